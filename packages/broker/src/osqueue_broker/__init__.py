@@ -1,0 +1,1 @@
+"""The osqueue broker: REST, WebSocket and Connect over Starlette/uvicorn."""

@@ -1,0 +1,1 @@
+"""Async and sync client for the osqueue broker (Connect, REST, WebSocket)."""

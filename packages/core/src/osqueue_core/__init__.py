@@ -1,0 +1,1 @@
+"""osqueue state machine, group-commit engine and broker election."""

@@ -1,0 +1,1 @@
+"""queue.proto with generated protobuf and Connect code."""

@@ -1,0 +1,1 @@
+"""Storage backends for osqueue: memory, local files, S3, GCS."""
