@@ -1,0 +1,41 @@
+"""What the REST and Connect transports share: one persistent httpx client and its error mapping."""
+
+from __future__ import annotations
+
+import httpx
+from osqueue_types import TransportConfigError, TransportConnectionError
+
+from ._transport import Transport
+
+# Enough keep-alive connections for a busy worker pool on one client.
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0)
+
+
+class HttpTransport(Transport):
+    """Base of the httpx transports. `http` lets tests or callers bring their own AsyncClient
+    (e.g. one with `httpx.MockTransport`, proxies or TLS settings); it is closed with this one."""
+
+    def __init__(self, *, auth_token: str | None = None, http: httpx.AsyncClient | None = None) -> None:
+        self._http = http if http is not None else httpx.AsyncClient(limits=_LIMITS)
+        self._auth = {"authorization": f"Bearer {auth_token}"} if auth_token else {}
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(method, url, content=content, headers=headers, timeout=timeout)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise TransportConfigError(f"bad broker URL {url!r}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise TransportConnectionError(f"{method} {url}: no answer within {timeout:g}s") from exc
+        except httpx.TransportError as exc:
+            raise TransportConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
