@@ -1,0 +1,1 @@
+"""One module per `osqueue` subcommand, each defining `COMMAND` (see `osqueue_cli._registry`)."""
