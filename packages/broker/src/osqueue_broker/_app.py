@@ -1,0 +1,82 @@
+"""The Starlette application: REST routes, the WebSocket endpoint and the mounted Connect app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from osqueue_types import InvalidRequestError, OsqueueError, StorageBackend
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route, WebSocketRoute
+
+from ._auth import TokenAuth
+from ._connect import ConnectEdge, ConnectQueueService, QueueConnectApp
+from ._http import error_response, json_response
+from ._metrics import BrokerMetrics
+from ._openapi import build_openapi
+from ._operations import QueueOperations
+from ._rest import RestApi
+from ._wire import HealthReply
+from ._ws import WebSocketRpc
+
+_PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def build_app(
+    ops: QueueOperations,
+    auth: TokenAuth,
+    metrics: BrokerMetrics,
+    *,
+    storage: StorageBackend,
+    max_payload_bytes: int,
+    max_request_bytes: int,
+) -> Starlette:
+    rest = RestApi(
+        ops, auth, storage=storage, max_payload_bytes=max_payload_bytes, max_request_bytes=max_request_bytes
+    )
+    ws = WebSocketRpc(ops, auth, max_payload_bytes=max_payload_bytes)
+    connect_app = QueueConnectApp(
+        ConnectQueueService(ops, auth, max_payload_bytes=max_payload_bytes), read_max_bytes=max_request_bytes
+    )
+    openapi = msgspec.json.encode(build_openapi())
+
+    async def healthz(request: Request) -> Response:
+        return json_response(HealthReply(status="ok", leader=ops.is_leader, broker_address=ops.address))
+
+    async def metrics_text(request: Request) -> Response:
+        if auth.enabled:
+            auth.check_header(request.headers.get("authorization"))
+        return Response(metrics.render(), media_type=_PROMETHEUS)
+
+    async def openapi_json(request: Request) -> Response:
+        if auth.enabled:
+            auth.check_header(request.headers.get("authorization"))
+        return Response(openapi, media_type="application/json")
+
+    async def osqueue_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OsqueueError)
+        return error_response(exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        else:
+            message = f"no route {request.method} {request.url.path}"
+        return error_response(InvalidRequestError(message), exc.status_code)
+
+    handlers: dict[Any, Any] = {OsqueueError: osqueue_error, HTTPException: http_error}
+    return Starlette(
+        routes=[
+            *rest.routes(),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_text, methods=["GET"]),
+            Route("/openapi.json", openapi_json, methods=["GET"]),
+            WebSocketRoute("/v1/ws", ws.endpoint),
+            Mount(connect_app.path, app=ConnectEdge(connect_app, max_request_bytes=max_request_bytes)),
+        ],
+        exception_handlers=handlers,
+    )

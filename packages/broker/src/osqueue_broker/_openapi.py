@@ -1,0 +1,187 @@
+"""The OpenAPI 3.1 document of the REST API, generated from the request and response Structs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from . import _wire as w
+
+_REF = "#/components/schemas/{name}"
+_ERROR_STATUSES = {
+    "400": "Bad input (InvalidRequestError, BrokerProtocolError)",
+    "401": "Missing or wrong token (AuthError)",
+    "413": "Body or payload too large (PayloadTooLargeError)",
+    "503": "Not the leader (NotLeaderError, with `leader`), shutting down, or storage failing",
+}
+
+
+def _ref(struct: type[msgspec.Struct]) -> dict[str, Any]:
+    return {"$ref": _REF.format(name=struct.__name__)}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(
+    summary: str,
+    *,
+    body: type[msgspec.Struct] | None = None,
+    reply: type[msgspec.Struct] | dict[str, Any] | None = None,
+    status: str = "200",
+    params: list[dict[str, Any]] | None = None,
+    not_found: bool = False,
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if reply is None:
+        responses[status] = {"description": "Done (empty body)"}
+    else:
+        schema = reply if isinstance(reply, dict) else _ref(reply)
+        responses[status] = {"description": "OK", **_json(schema)}
+    error = _json(_ref(w.ErrorReply))
+    for code, text in _ERROR_STATUSES.items():
+        responses[code] = {"description": text, **error}
+    if not_found:
+        responses["404"] = {"description": "No such job (JobNotFoundError)", **error}
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if body is not None:
+        op["requestBody"] = {"required": True, **_json(_ref(body))}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _query(name: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+
+
+_JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_QUEUE = _query("queue", {"type": "string"}, "Queue name (default `default`)")
+_PAGE = [
+    _query("offset", {"type": "integer", "minimum": 0}, "Skip this many"),
+    _query("limit", {"type": "integer", "minimum": 0}, "At most this many"),
+]
+_CLAIM_REPLY = {
+    "oneOf": [
+        {**_ref(w.ClaimedJobReply), "description": "Without `limit`: the claimed job"},
+        {**_ref(w.NoJobReply), "description": "Without `limit`: no job"},
+        {**_ref(w.ClaimJobsReply), "description": "With `limit`: the claimed jobs"},
+    ]
+}
+_THROTTLE_REPLY = {
+    "type": "object",
+    "properties": {
+        "enabled": {"type": "boolean"},
+        "totalReads": {"type": "integer"},
+        "throttledReads": {"type": "integer"},
+        "totalWrites": {"type": "integer"},
+        "throttledWrites": {"type": "integer"},
+        "totalDelayMs": {"type": "number"},
+    },
+    "required": ["enabled"],
+}
+
+
+def build_openapi() -> dict[str, Any]:
+    structs: list[type[msgspec.Struct]] = [
+        w.SubmitJobBody,
+        w.SubmitJobsBody,
+        w.ClaimJobBody,
+        w.WorkerBody,
+        w.FailJobBody,
+        w.DeadLettersBody,
+        w.SubmitJobReply,
+        w.SubmitJobsReply,
+        w.ClaimedJobReply,
+        w.ClaimJobsReply,
+        w.NoJobReply,
+        w.FailJobReply,
+        w.StatsReply,
+        w.JobReply,
+        w.ListJobsReply,
+        w.DeadLettersReply,
+        w.CountReply,
+        w.HealthReply,
+        w.ErrorReply,
+    ]
+    _, components = msgspec.json.schema_components(structs, ref_template=_REF)
+    paths: dict[str, Any] = {
+        "/healthz": {"get": _op("Liveness and leadership (no auth)", reply=w.HealthReply)},
+        "/state": {"get": _op("The raw queue.json of the last commit", reply={"type": "object"})},
+        "/v1/jobs": {
+            "post": _op("Submit a job", body=w.SubmitJobBody, reply=w.SubmitJobReply, params=[_QUEUE]),
+            "get": _op(
+                "List jobs with the queue counters",
+                reply=w.ListJobsReply,
+                params=[
+                    _query("status", {"enum": ["unclaimed", "in_progress"]}, "Only jobs in this status"),
+                    _query("type", {"type": "string"}, "Only jobs of this type"),
+                    *_PAGE,
+                    _QUEUE,
+                ],
+            ),
+        },
+        "/v1/jobs/batch": {
+            "post": _op(
+                "Submit many jobs in one commit",
+                body=w.SubmitJobsBody,
+                reply=w.SubmitJobsReply,
+                params=[_QUEUE],
+            )
+        },
+        "/v1/jobs/claim": {
+            "post": _op(
+                "Claim a job (or up to `limit`), optionally waiting up to `waitMs`",
+                body=w.ClaimJobBody,
+                reply=_CLAIM_REPLY,
+                params=[_QUEUE],
+            )
+        },
+        "/v1/jobs/{id}": {"get": _op("One job", reply=w.JobReply, params=[_JOB_ID, _QUEUE], not_found=True)},
+        "/v1/jobs/{id}/heartbeat": {
+            "post": _op(
+                "Extend the lease", body=w.WorkerBody, status="204", params=[_JOB_ID, _QUEUE], not_found=True
+            )
+        },
+        "/v1/jobs/{id}/complete": {
+            "post": _op(
+                "Complete the job", body=w.WorkerBody, status="204", params=[_JOB_ID, _QUEUE], not_found=True
+            )
+        },
+        "/v1/jobs/{id}/fail": {
+            "post": _op(
+                "Give the job back as failed",
+                body=w.FailJobBody,
+                reply=w.FailJobReply,
+                params=[_JOB_ID, _QUEUE],
+                not_found=True,
+            )
+        },
+        "/v1/stats": {"get": _op("Queue counters", reply=w.StatsReply, params=[_QUEUE])},
+        "/v1/dead-letters": {"get": _op("Page through dead letters", reply=w.DeadLettersReply, params=_PAGE)},
+        "/v1/dead-letters/requeue": {
+            "post": _op("Requeue dead letters", body=w.DeadLettersBody, reply=w.CountReply, params=[_QUEUE])
+        },
+        "/v1/dead-letters/delete": {
+            "post": _op("Delete dead letters", body=w.DeadLettersBody, reply=w.CountReply, params=[_QUEUE])
+        },
+        "/v1/throttle-stats": {"get": _op("Storage throttle counters", reply=_THROTTLE_REPLY)},
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {}}}}},
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "osqueue broker", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}, {}],
+    }
