@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from osqueue_client import OsqueueClient
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -47,8 +48,12 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def get_dashboard_of(app: Starlette) -> Dashboard:
+    return cast(Dashboard, app.state.dashboard)
+
+
 def get_dashboard(request: Request) -> Dashboard:
-    return cast(Dashboard, request.app.state.dashboard)
+    return get_dashboard_of(request.app)
 
 
 def render(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> Response:

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from osqueue_client import DeadLetterInfo, JobInfo, OsqueueClient, QueueStats
-from osqueue_types import JobNotFoundError, OsqueueError
+from osqueue_types import JobNotFoundError, OsqueueError, TransportRequestError
 
 from ._activity import Activity, Fate, Snapshot, diff, estimate_submitted, vanished
 from ._history import History, make_sample
@@ -60,6 +60,8 @@ class Monitor:
         self._types: dict[str, None] = {}
         self._updated = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Set when the server shuts down: live streams end instead of holding the shutdown up.
+        self.closing = False
 
     @property
     def broker_ok(self) -> bool:
@@ -106,6 +108,10 @@ class Monitor:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
             pass
+
+    def close_streams(self) -> None:
+        self.closing = True
+        self._wake()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="osqueue-dashboard-monitor")
@@ -200,6 +206,8 @@ class Monitor:
                 fates[job_id] = await self.client.get_job(job_id)
             except JobNotFoundError:
                 fates[job_id] = None
+            except TransportRequestError:
+                continue  # an answer this client cannot read (e.g. a newer status): fate unknown
         return fates
 
     def _add_activity(self, events: list[Activity]) -> None:

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import uvicorn
 from osqueue_client import TransportName
 from starlette.applications import Starlette
 
 from ._app import create_app
+from ._context import get_dashboard_of
+from ._monitor import Monitor
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3001
-# Live streams never end by themselves: give them this long to go on shutdown.
-GRACEFUL_SHUTDOWN_S = 2
+# Requests still running this long after shutdown began are cancelled.
+GRACEFUL_SHUTDOWN_S = 3
+
+
+class _DashboardServer(uvicorn.Server):
+    """uvicorn that ends the dashboard's live streams first when it shuts down."""
+
+    def __init__(self, config: uvicorn.Config, monitor: Monitor) -> None:
+        super().__init__(config)
+        self._monitor = monitor
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._monitor.close_streams()
+        await super().shutdown(sockets)
 
 
 def make_server(app: Starlette, *, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
+    """A uvicorn server for an app made by `create_app`."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -25,7 +41,7 @@ def make_server(app: Starlette, *, host: str, port: int, log_level: str = "info"
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",
     )
-    return uvicorn.Server(config)
+    return _DashboardServer(config, get_dashboard_of(app).monitor)
 
 
 def serve(

@@ -42,7 +42,7 @@ async def _stream(monitor: Monitor) -> AsyncIterator[str]:
     since_at = 0
     since_activity = max(0, monitor.activity_seq - len(monitor.activity))
     reset = True
-    while True:
+    while not monitor.closing:
         message = _message(monitor, since_at=since_at, since_activity=since_activity, reset=reset)
         reset = False
         since_activity = monitor.activity_seq

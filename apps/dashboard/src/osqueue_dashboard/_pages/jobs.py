@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from osqueue_client import DeadLetterInfo, JobInfo, QueueStats
-from osqueue_types import InvalidRequestError, JobNotFoundError
+from osqueue_types import InvalidRequestError, JobNotFoundError, JobStatus, TransportRequestError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,6 +14,7 @@ from .._context import get_dashboard, render
 from .._params import page_number
 
 PAGE_SIZE = 50
+_LIVE_STATUSES = (JobStatus.UNCLAIMED, JobStatus.IN_PROGRESS)
 STATUSES = [("", "Any status"), ("unclaimed", "Unclaimed"), ("in_progress", "In progress")]
 
 
@@ -83,15 +84,23 @@ async def _find_dead_letter(request: Request, job_id: str) -> DeadLetterInfo | N
 async def job_detail(request: Request) -> Response:
     dash = get_dashboard(request)
     job_id = request.path_params["job_id"]
-    dead: DeadLetterInfo | None = None
+    job: JobInfo | None = None
+    unreadable: TransportRequestError | None = None
     try:
         job = await dash.client.get_job(job_id)
     except JobNotFoundError:
+        pass
+    except TransportRequestError as exc:
+        # A broker may report a dead letter with a status this client does not know.
+        unreadable = exc
+    dead: DeadLetterInfo | None = None
+    if job is None or job.status not in _LIVE_STATUSES:
         dead = await _find_dead_letter(request, job_id)
-        if dead is None:
-            raise HTTPException(
-                404, "No such job: it may have completed (completed jobs leave the queue)."
-            ) from None
-        job = dead.job
+        if dead is not None:
+            job = dead.job
+    if job is None:
+        if unreadable is not None:
+            raise unreadable
+        raise HTTPException(404, "No such job: it may have completed (completed jobs leave the queue).")
     dash.monitor.note_type(job.type)
     return render(request, "job.html", {"page": "jobs", "job": job, "dead": dead})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from osqueue_types import InvalidRequestError, PayloadTooLargeError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -26,7 +28,8 @@ def _form_page(request: Request, form: JobForm, **extra: object) -> Response:
 
 
 async def producer(request: Request) -> Response:
-    return _form_page(request, JobForm())
+    # After a submission the type stays filled in, for the next job of the same kind.
+    return _form_page(request, JobForm(type=request.query_params.get("type", "")))
 
 
 async def submit(request: Request) -> Response:
@@ -46,4 +49,5 @@ async def submit(request: Request) -> Response:
         return _form_page(request, form, errors={"payload": exc.message}, submitted=None)
     dash.monitor.note_type(job.type)
     # Post/redirect/get: reloading the result page does not submit the job again.
-    return RedirectResponse(f"/producer?submitted={job_id}", status_code=303)
+    query = urlencode({"submitted": job_id, **({"type": job.type} if job.type else {})})
+    return RedirectResponse(f"/producer?{query}", status_code=303)

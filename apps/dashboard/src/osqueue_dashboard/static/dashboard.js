@@ -209,13 +209,19 @@
     return element;
   }
 
-  function niceCeiling(value) {
-    if (value <= 1) return 1;
-    const magnitude = 10 ** Math.floor(Math.log10(value));
-    for (const step of [1, 2, 2.5, 5, 10]) {
-      if (value <= step * magnitude) return step * magnitude;
-    }
-    return 10 * magnitude;
+  // A round step (1, 2 or 5 times a power of ten) giving about four grid lines up to `max`.
+  function niceStep(max, integer) {
+    const raw = Math.max(max, 1) / 4;
+    const magnitude = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= raw);
+    return integer ? Math.max(1, Math.round(step)) : step;
+  }
+
+  // The chart shows the last five minutes, or less while there is less history.
+  function chartWindow() {
+    if (samples.length < 2) return 60000;
+    const span = samples[samples.length - 1].at - samples[0].at;
+    return Math.min(CHART_WINDOW_MS, Math.max(60000, Math.ceil(span / 60000) * 60000));
   }
 
   function formatValue(value) {
@@ -224,37 +230,39 @@
     return value.toFixed(1);
   }
 
-  // series: [{key, className, area}]
-  function drawChart(svg, series) {
+  // series: [{key, className, area}]; integer: whether values are counts (whole-number grid).
+  function drawChart(svg, series, integer) {
     const width = 640;
     const height = 200;
     const left = 52;
     const right = 12;
     const top = 12;
     const bottom = 26;
+    const windowMs = chartWindow();
     const end = samples.length ? samples[samples.length - 1].at : Date.now();
-    const start = end - CHART_WINDOW_MS;
+    const start = end - windowMs;
+    const visible = samples.filter((sample) => sample.at >= start);
     let max = 0;
-    for (const sample of samples) {
+    for (const sample of visible) {
       for (const line of series) max = Math.max(max, sample[line.key]);
     }
-    const yMax = niceCeiling(max);
-    const x = (at) => left + ((at - start) / CHART_WINDOW_MS) * (width - left - right);
+    const step = niceStep(max, integer);
+    const yMax = step * Math.max(1, Math.ceil(max / step));
+    const x = (at) => left + ((at - start) / windowMs) * (width - left - right);
     const y = (value) => top + (1 - value / yMax) * (height - top - bottom);
     const children = [];
-    for (let i = 0; i <= 4; i += 1) {
-      const value = (yMax * i) / 4;
+    for (let value = 0; value <= yMax + step / 2; value += step) {
       children.push(svgElement("line", { class: "grid", x1: left, x2: width - right, y1: y(value), y2: y(value) }));
       children.push(svgElement("text", { class: "axis", x: left - 8, y: y(value) + 4, "text-anchor": "end" },
         formatValue(value)));
     }
-    for (let minute = 5; minute >= 0; minute -= 1) {
-      const label = minute === 0 ? "now" : "\u2212" + minute + " min";
-      const anchor = minute === 5 ? "start" : minute === 0 ? "end" : "middle";
-      children.push(svgElement("text", { class: "axis", x: x(end - minute * 60000), y: height - 6, "text-anchor": anchor },
-        label));
+    const tickMs = windowMs <= 60000 ? 15000 : 60000;
+    for (let ago = windowMs; ago >= 0; ago -= tickMs) {
+      let label = "now";
+      if (ago > 0) label = "\u2212" + (tickMs < 60000 ? ago / 1000 + " s" : ago / 60000 + " min");
+      const anchor = ago === windowMs ? "start" : ago === 0 ? "end" : "middle";
+      children.push(svgElement("text", { class: "axis", x: x(end - ago), y: height - 6, "text-anchor": anchor }, label));
     }
-    const visible = samples.filter((sample) => sample.at >= start);
     for (const line of series) {
       if (!visible.length) break;
       const points = visible.map((sample) => x(sample.at).toFixed(1) + "," + y(sample[line.key]).toFixed(1));
@@ -284,13 +292,13 @@
       drawChart(depth, [
         { key: "depth", className: "series-depth", area: true },
         { key: "inProgress", className: "series-progress" },
-      ]);
+      ], true);
     }
     if (rate) {
       drawChart(rate, [
         { key: "submittedPerS", className: "series-submitted" },
         { key: "completedPerS", className: "series-completed" },
-      ]);
+      ], false);
     }
     const last = samples[samples.length - 1];
     for (const element of document.querySelectorAll("[data-latest]")) {
