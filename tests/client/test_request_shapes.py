@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from osqueue_client import ConnectTransport, OsqueueClient, RestTransport
 from osqueue_proto.v1 import queue_pb2 as pb
 from osqueue_types import (
     AuthError,
+    ConfigError,
     InvalidRequestError,
     JobNotFoundError,
     NotLeaderError,
@@ -35,14 +37,25 @@ class Email(msgspec.Struct):
     subject: str = ""
 
 
+def mock_http(handler: Handler) -> httpx.AsyncClient:
+    """An httpx client whose broker is `handler`; the health check of connect() always passes."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/healthz":
+            return httpx.Response(200, json={"status": "ok", "leader": True, "brokerAddress": "b"})
+        return handler(request)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(route))
+
+
 def connect_client(handler: Handler, **options: object) -> OsqueueClient:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    http = mock_http(handler)
     transport = ConnectTransport(auth_token="s3cret", http=http)
     return OsqueueClient(BROKER, transport=transport, failover_deadline=0, **options)  # type: ignore[arg-type]
 
 
 def rest_client(handler: Handler, **options: object) -> OsqueueClient:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    http = mock_http(handler)
     return OsqueueClient(BROKER, transport=RestTransport(http=http), failover_deadline=0, **options)  # type: ignore[arg-type]
 
 
@@ -239,3 +252,10 @@ def test_configuration_errors() -> None:
         OsqueueClient("ftp://example.com")
     with pytest.raises(TransportConfigError, match="auth_token"):
         OsqueueClient(BROKER, transport=RestTransport(), auth_token="x")
+
+
+def test_storage_url_without_the_discovery_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry makes `import osqueue_storage` fail as if the package were not installed.
+    monkeypatch.setitem(sys.modules, "osqueue_storage", None)
+    with pytest.raises(ConfigError, match=r"osqueue-client\[discovery\]"):
+        OsqueueClient(storage="file://./data")

@@ -127,8 +127,13 @@ class OsqueueClient:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Find the broker (from storage when configured) and open the transport's connection."""
-        await self._with_failover(self._transport.connect, retry_when_ambiguous=True)
+        """Find the broker (from storage when configured), check that it answers and open the
+        transport's connection; fails over and raises like any call."""
+
+        def connect(url: str) -> Awaitable[None]:
+            return self._transport.connect(url, self._timeout)
+
+        await self._with_failover(connect, retry_when_ambiguous=True)
 
     async def reconnect(self) -> None:
         """Forget the current broker, find it again and open a fresh connection."""
@@ -320,14 +325,14 @@ class OsqueueClient:
             now = loop.time()
             if give_up_at is None:
                 give_up_at = now + self._failover_deadline
-            delay = backoff.next_delay()
-            if now + delay > give_up_at:
+            if now >= give_up_at:
                 if isinstance(error, TransportConnectionError) and self._failover_deadline > 0:
                     raise TransportConnectionError(
                         f"{error.message} (still failing after {self._failover_deadline:g}s of failover)"
                     ) from error
                 raise error
-            await asyncio.sleep(delay)
+            # The last wait is cut short so that one more attempt lands right at the deadline.
+            await asyncio.sleep(min(backoff.next_delay(), give_up_at - now))
 
     async def _discover(self) -> str:
         # The URL is only ever unknown when there is storage to discover it from.

@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 from osqueue_types import TransportConfigError, TransportConnectionError
 
+from ._errors import error_from_http_body
 from ._transport import Transport
 
+_HEALTH = "/healthz"
 # Enough keep-alive connections for a busy worker pool on one client.
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0)
 
@@ -36,6 +38,14 @@ class HttpTransport(Transport):
             raise TransportConnectionError(f"{method} {url}: no answer within {timeout:g}s") from exc
         except httpx.TransportError as exc:
             raise TransportConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+
+    async def connect(self, broker_url: str, timeout: float) -> None:
+        # /healthz answers without auth; it proves the broker is there and warms a connection.
+        response = await self._send("GET", broker_url + _HEALTH, content=None, headers={}, timeout=timeout)
+        if response.status_code != 200:
+            raise error_from_http_body(
+                response.content, status=response.status_code, method="GET", path=_HEALTH
+            )
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -27,8 +27,9 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def call(self, broker_url: str, request: Call[R], timeout: float) -> R: ...
 
-    async def connect(self, broker_url: str) -> None:  # noqa: B027 - optional hook
-        """Open (or re-open) the connection to this broker now rather than on the first call."""
+    async def connect(self, broker_url: str, timeout: float) -> None:  # noqa: B027 - optional hook
+        """Check that the broker answers and open (or re-open) the connection to it now rather
+        than on the first call; raise as `call` does."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the transport is not used afterwards."""

@@ -90,9 +90,8 @@ class _Session:
 class WebSocketTransport(Transport):
     """JSON-RPC over one WebSocket; reconnects on the next call after the socket drops."""
 
-    def __init__(self, *, auth_token: str | None = None, open_timeout: float = 10.0) -> None:
+    def __init__(self, *, auth_token: str | None = None) -> None:
         self._headers = {"Authorization": f"Bearer {auth_token}"} if auth_token else {}
-        self._open_timeout = open_timeout
         self._session: _Session | None = None
         self._opening = asyncio.Lock()
         self._ids = itertools.count()
@@ -100,7 +99,7 @@ class WebSocketTransport(Transport):
     async def call(self, broker_url: str, request: Call[R], timeout: float) -> R:
         try:
             async with asyncio.timeout(timeout):
-                session = await self._session_for(broker_url)
+                session = await self._session_for(broker_url, timeout)
                 request_id = str(next(self._ids))
                 waiter: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
                 session.pending[request_id] = waiter
@@ -120,9 +119,9 @@ class WebSocketTransport(Transport):
             raise error_from_answer(answer.error, status=None, method=request.method, path=_PATH)
         return _decode(answer.result, request)
 
-    async def connect(self, broker_url: str) -> None:
+    async def connect(self, broker_url: str, timeout: float) -> None:
         async with self._opening:
-            await self._replace_session(broker_url)
+            await self._replace_session(broker_url, timeout)
 
     async def aclose(self) -> None:
         async with self._opening:
@@ -130,7 +129,7 @@ class WebSocketTransport(Transport):
                 await self._session.close()
                 self._session = None
 
-    async def _session_for(self, broker_url: str) -> _Session:
+    async def _session_for(self, broker_url: str, timeout: float) -> _Session:
         session = self._session
         if session is not None and session.open and session.broker_url == broker_url:
             return session
@@ -138,9 +137,9 @@ class WebSocketTransport(Transport):
             session = self._session
             if session is not None and session.open and session.broker_url == broker_url:
                 return session
-            return await self._replace_session(broker_url)
+            return await self._replace_session(broker_url, timeout)
 
-    async def _replace_session(self, broker_url: str) -> _Session:
+    async def _replace_session(self, broker_url: str, timeout: float) -> _Session:
         if self._session is not None:
             # Requests still waiting on the old socket fail and are retried by the client.
             await self._session.close()
@@ -150,7 +149,7 @@ class WebSocketTransport(Transport):
             connection = await connect(
                 url,
                 additional_headers=self._headers,
-                open_timeout=self._open_timeout,
+                open_timeout=timeout,
                 max_size=None,
                 compression=None,
             )

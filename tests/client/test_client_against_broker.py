@@ -1,0 +1,289 @@
+"""The client against a real broker (uvicorn on a free port), once per transport."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import timedelta
+
+import msgspec
+import pytest
+from osqueue_broker import BrokerServer
+from osqueue_client import JobSpec, OsqueueClient, SyncOsqueueClient, TransportName
+from osqueue_types import (
+    AuthError,
+    InvalidRequestError,
+    JobNotFoundError,
+    JobStatus,
+    PayloadValidationError,
+    TransportConnectionError,
+)
+
+from .conftest import MakeClient, StartBroker
+from .proxy import TcpProxy
+
+
+class Email(msgspec.Struct):
+    to: str
+    subject: str = ""
+
+
+async def test_submit_claim_heartbeat_complete(client: OsqueueClient) -> None:
+    job_id = await client.submit("email", {"to": "a@example.com"}, max_attempts=5)
+    stats = await client.stats()
+    assert (stats.total, stats.unclaimed, stats.in_progress) == (1, 1, 0)
+
+    (job,) = await client.claim("w1")
+    assert (job.id, job.type, job.payload, job.attempt, job.max_attempts) == (
+        job_id,
+        "email",
+        {"to": "a@example.com"},
+        1,
+        5,
+    )
+    assert job.payload_error is None
+    assert await client.claim("w2") == []
+
+    await client.heartbeat(job.id, "w1")
+    info = await client.get_job(job.id)
+    assert (info.status, info.worker_id, info.attempts) == (JobStatus.IN_PROGRESS, "w1", 1)
+    assert info.heartbeat > 0
+
+    await client.complete(job.id, "w1")
+    stats = await client.stats()
+    assert (stats.total, stats.completed_total) == (0, 1)
+    with pytest.raises(JobNotFoundError):
+        await client.get_job(job.id)
+
+
+async def test_submit_many_list_and_filters(client: OsqueueClient) -> None:
+    ids = await client.submit_many(
+        [
+            JobSpec("a", {"n": 1}),
+            JobSpec("b", [1, 2], priority=5),
+            JobSpec("a", "three", delay=timedelta(minutes=5)),
+        ]
+    )
+    assert len(set(ids)) == 3
+    assert await client.submit_many([]) == []
+
+    listing = await client.list_jobs()
+    assert (listing.total, listing.unclaimed, listing.delayed) == (3, 3, 1)
+    assert {job.id: job.payload for job in listing.jobs} == {
+        ids[0]: {"n": 1},
+        ids[1]: [1, 2],
+        ids[2]: "three",
+    }
+    assert [job.id for job in (await client.list_jobs(type="a")).jobs] == [ids[0], ids[2]]
+    assert len((await client.list_jobs(limit=1)).jobs) == 1
+    by_id = {job.id: job for job in listing.jobs}
+    assert by_id[ids[1]].priority == 5
+    assert by_id[ids[2]].run_at is not None and by_id[ids[2]].run_at > time.time() * 1000
+    assert by_id[ids[0]].heartbeat == 0 and by_id[ids[0]].worker_id is None
+
+    # Higher priority first; the delayed job is not claimable yet.
+    claimed = await client.claim("w", limit=10)
+    assert [job.id for job in claimed] == [ids[1], ids[0]]
+    assert len((await client.list_jobs(status=JobStatus.IN_PROGRESS)).jobs) == 2
+
+
+async def test_claim_by_type(client: OsqueueClient) -> None:
+    await client.submit("a", 1)
+    b = await client.submit("b", 2)
+    (job,) = await client.claim("w", ["b", "c"])
+    assert job.id == b
+
+
+async def test_fail_retry_and_dead_letters(client: OsqueueClient) -> None:
+    job_id = await client.submit("t", {"x": 1}, max_attempts=2)
+    (job,) = await client.claim("w")
+    assert not await client.fail(job.id, "w", "boom")
+    (again,) = await client.claim("w")
+    assert (again.id, again.attempt) == (job_id, 2)
+    assert await client.fail(again.id, "w", RuntimeError("boom twice"))
+
+    letters = await client.dead_letters()
+    assert letters.total == 1
+    (letter,) = letters.dead_letters
+    assert (letter.job.id, letter.job.payload) == (job_id, {"x": 1})
+    assert letter.job.last_error == "RuntimeError: boom twice"
+    assert (await client.stats()).dead_letters == 1
+
+    assert await client.requeue_dead_letters([job_id]) == 1
+    (requeued,) = await client.claim("w")
+    assert await client.fail(requeued.id, "w", "undecodable", dead_letter=True)
+    assert await client.delete_dead_letters("all") == 1
+    assert (await client.dead_letters()).total == 0
+    assert await client.requeue_dead_letters("all") == 0
+
+
+async def test_fail_with_retry_delay(client: OsqueueClient) -> None:
+    await client.submit("t", 1)
+    (job,) = await client.claim("w")
+    await client.fail(job.id, "w", "later", retry_delay=timedelta(minutes=1))
+    assert await client.claim("w") == []
+    info = await client.get_job(job.id)
+    assert info.last_error == "later"
+    assert info.run_at is not None and info.run_at > time.time() * 1000 + 30_000
+
+
+async def test_typed_registry(make_client: MakeClient) -> None:
+    async with make_client(registry={"email": Email}) as typed, make_client() as plain:
+        await typed.submit("email", Email(to="a@example.com", subject="hi"))
+        await typed.submit("email", {"to": "b@example.com"})
+        with pytest.raises(PayloadValidationError):
+            await typed.submit("email", {"subject": "no recipient"})
+        # A producer without the registry can still send a payload the type rejects.
+        bad = await plain.submit("email", {"to": 42})
+
+        first, second, third = await typed.claim("w", limit=3)
+        assert first.payload == Email(to="a@example.com", subject="hi")
+        assert second.payload == Email(to="b@example.com")
+        assert (third.id, third.payload, third.raw_payload) == (bad, None, b'{"to":42}')
+        assert isinstance(third.payload_error, PayloadValidationError)
+        assert await typed.fail(third.id, "w", third.payload_error, dead_letter=True)
+
+
+async def test_errors(client: OsqueueClient, make_client: MakeClient) -> None:
+    with pytest.raises(JobNotFoundError):
+        await client.complete(str(uuid.uuid4()), "w")
+    with pytest.raises(JobNotFoundError):
+        await client.heartbeat(str(uuid.uuid4()), "w")
+    job_id = await client.submit("t", 1)
+    (job,) = await client.claim("w1")
+    with pytest.raises(JobNotFoundError):
+        await client.complete(job.id, "someone-else")
+    with pytest.raises(InvalidRequestError):
+        await client.submit("t", 1, max_attempts=0)
+    with pytest.raises(InvalidRequestError):
+        await client.claim("w", limit=0)
+    with pytest.raises(InvalidRequestError):
+        await client.claim("", limit=1)
+    async with make_client(queue="elsewhere") as other:
+        with pytest.raises(InvalidRequestError):
+            await other.stats()
+    assert (await client.get_job(job_id)).status == JobStatus.IN_PROGRESS
+
+
+async def test_auth(start_broker: StartBroker, transport: TransportName) -> None:
+    broker = await start_broker(auth_token="s3cret")
+    async with OsqueueClient(broker.url, transport=transport, auth_token="s3cret") as good:
+        await good.submit("t", 1)
+    for token in (None, "wrong"):
+        with pytest.raises(AuthError):
+            async with OsqueueClient(broker.url, transport=transport, auth_token=token) as bad:
+                await bad.stats()
+
+
+async def test_idempotency_key(client: OsqueueClient) -> None:
+    first = await client.submit("t", 1, idempotency_key="order-17")
+    assert await client.submit("t", 1, idempotency_key="order-17") == first
+    assert (await client.stats()).total == 1
+
+
+async def test_long_poll_claim(client: OsqueueClient) -> None:
+    started = time.monotonic()
+    assert await client.claim("w", wait=0.3) == []
+    assert time.monotonic() - started >= 0.25
+
+    async def submit_later() -> str:
+        await asyncio.sleep(0.2)
+        return await client.submit("t", "late")
+
+    started = time.monotonic()
+    claimed, job_id = await asyncio.gather(client.claim("w", wait=10), submit_later())
+    assert [job.id for job in claimed] == [job_id]
+    assert time.monotonic() - started < 3
+
+
+async def test_many_requests_in_flight(client: OsqueueClient) -> None:
+    ids = await asyncio.gather(*(client.submit("t", n) for n in range(200)))
+    assert len(set(ids)) == 200
+    assert (await client.stats()).total == 200
+
+
+async def test_retry_after_a_lost_answer_does_not_duplicate(
+    broker: BrokerServer, transport: TransportName
+) -> None:
+    proxy = TcpProxy(broker.url)
+    await proxy.start()
+    try:
+        async with OsqueueClient(proxy.url, transport=transport, failover_deadline=10) as client:
+            await client.stats()  # the WebSocket is open before its answers start getting lost
+            proxy.lose_next_answer()
+            job_id = await client.submit("t", "once")
+            listing = await client.list_jobs()
+            assert [job.id for job in listing.jobs] == [job_id]
+    finally:
+        await proxy.aclose()
+
+
+async def test_reconnects_after_the_connection_drops(broker: BrokerServer, transport: TransportName) -> None:
+    proxy = TcpProxy(broker.url)
+    await proxy.start()
+    try:
+        async with OsqueueClient(proxy.url, transport=transport, failover_deadline=10) as client:
+            await client.submit("t", 1)
+            proxy.drop_all()
+            await client.submit("t", 2)
+            proxy.drop_all()
+            (job,) = await client.claim("w")
+            await client.complete(job.id, "w")
+            assert (await client.stats()).total == 1
+        assert proxy.connections >= 2
+    finally:
+        await proxy.aclose()
+
+
+async def test_gives_up_after_the_failover_deadline(transport: TransportName, unused_url: str) -> None:
+    client = OsqueueClient(unused_url, transport=transport, failover_deadline=0.5)
+    started = time.monotonic()
+    with pytest.raises(TransportConnectionError, match="failover"):
+        async with client:
+            pass
+    assert 0.45 < time.monotonic() - started < 5
+
+    # Without connect(): the first call fails the same way, at once with no failover deadline.
+    client = OsqueueClient(unused_url, transport=transport, failover_deadline=0)
+    try:
+        with pytest.raises(TransportConnectionError):
+            await client.submit("t", 1)
+    finally:
+        await client.aclose()
+
+
+async def test_discovery_from_storage(broker: BrokerServer, transport: TransportName) -> None:
+    async with OsqueueClient(storage=broker.storage, transport=transport) as client:
+        assert client.broker_url == broker.url
+        await client.submit("t", 1)
+        assert (await client.stats()).total == 1
+
+
+async def test_follows_not_leader_to_the_leader(start_broker: StartBroker, transport: TransportName) -> None:
+    leader = await start_broker()
+    standby = await start_broker(storage=leader.storage)
+    assert leader.is_leader and not standby.is_leader
+    async with OsqueueClient(standby.url, transport=transport) as client:
+        job_id = await client.submit("t", 1)
+        assert client.broker_url == leader.url
+        (job,) = await client.claim("w")
+        assert job.id == job_id
+
+
+async def test_sync_client(broker: BrokerServer, transport: TransportName) -> None:
+    def scenario() -> None:
+        with SyncOsqueueClient(broker.url, transport=transport, registry={"email": Email}) as client:
+            job_id = client.submit("email", Email(to="x@example.com"))
+            assert client.submit_many([JobSpec("other", 1)])
+            (job,) = client.claim("w", "email")
+            assert (job.id, job.payload) == (job_id, Email(to="x@example.com"))
+            client.heartbeat(job.id, "w")
+            client.complete(job.id, "w")
+            assert client.stats().completed_total == 1
+            assert [j.type for j in client.list_jobs().jobs] == ["other"]
+            with pytest.raises(JobNotFoundError):
+                client.get_job(job_id)
+
+    # The broker runs on this test's event loop; the blocking client runs beside it.
+    await asyncio.to_thread(scenario)
