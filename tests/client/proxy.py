@@ -22,6 +22,7 @@ class TcpProxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._lose_answers = 0
         self.connections = 0
+        self._traffic = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -46,6 +47,11 @@ class TcpProxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+
+    async def wait_for_traffic(self) -> None:
+        """Until the next piece of a request went through to the broker."""
+        self._traffic.clear()
+        await self._traffic.wait()
 
     def lose_next_answer(self) -> None:
         self._lose_answers += 1
@@ -85,6 +91,8 @@ class TcpProxy:
                     return
                 writer.write(data)
                 await writer.drain()
+                if not answers:
+                    self._traffic.set()
         except (ConnectionError, OSError):
             pass
         finally:
