@@ -28,8 +28,11 @@ MAX_TRACKED_IN_PROGRESS = 1000
 # Jobs that left in_progress whose fate is looked up per poll (one get_job call each).
 MAX_FATE_LOOKUPS = 25
 ACTIVITY_KEPT = 200
-# The leader's heartbeat comes from the head of queue.json; no need to read it every poll.
+# The leader's heartbeat comes from the head of queue.json, which the broker sends whole: read
+# it every few seconds, and less often when the file is large.
 LEADER_PROBE_INTERVAL_MS = 2000
+LEADER_PROBE_INTERVAL_LARGE_MS = 10_000
+LARGE_QUEUE_JOBS = 20_000
 MAX_TYPES_SEEN = 200
 
 
@@ -166,7 +169,10 @@ class Monitor:
                     at, stats, submitted=submitted, completed=completed, elapsed_ms=at - self.polled_at
                 )
             )
-        if at - self._leader_probed >= LEADER_PROBE_INTERVAL_MS:
+        large = stats.total + stats.dead_letters > LARGE_QUEUE_JOBS
+        if at - self._leader_probed >= (
+            LEADER_PROBE_INTERVAL_LARGE_MS if large else LEADER_PROBE_INTERVAL_MS
+        ):
             await self._probe_leader(at)
         if previous is None or self.error is not None or self._changed(previous, current):
             self.version += 1
