@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import msgspec.inspect
 from osqueue_client import ClaimedJob
 from osqueue_types import PayloadValidationError
 
@@ -112,6 +113,9 @@ def _decoder_for(job_type: str, annotation: Any) -> PayloadDecoder | None:
     if callable(pydantic_validate):
         return pydantic_validate  # type: ignore[no-any-return]
     try:
+        # msgspec accepts any class here but could never decode JSON into a plain one.
+        if isinstance(msgspec.inspect.type_info(annotation), msgspec.inspect.CustomType):
+            raise TypeError("not a Struct, dataclass, TypedDict, attrs class or JSON type")
         return msgspec.json.Decoder(annotation).decode
     except TypeError as exc:
         raise TypeError(

@@ -1,0 +1,400 @@
+"""The worker against a real broker: delivery, retries, dead letters, heartbeats, timeouts, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+from typing import Any
+
+import msgspec
+import pytest
+from osqueue_broker import BrokerServer
+from osqueue_client import JobSpec, OsqueueClient
+from osqueue_types import JobStatus
+from osqueue_worker import JobContext, RetryPolicy, Worker
+
+from .conftest import MakeClient, eventually
+
+NO_JITTER = RetryPolicy(base=0.2, factor=2.0, max_delay=5.0, jitter=0.0)
+
+
+class Email(msgspec.Struct):
+    to: str
+    subject: str = ""
+
+
+class NotDecodable:
+    """A plain class: msgspec cannot decode JSON into it."""
+
+
+async def completed(client: OsqueueClient, count: int) -> bool:
+    return (await client.stats()).completed_total >= count
+
+
+async def test_submit_run_complete(client: OsqueueClient) -> None:
+    seen: list[tuple[Any, str, int, int, str]] = []
+    done: list[str] = []
+
+    async def handle(payload: dict[str, Any], ctx: JobContext) -> str:
+        seen.append((payload, ctx.type, ctx.attempt, ctx.max_attempts, ctx.worker_id))
+        return f"sent to {payload['to']}"
+
+    worker = Worker(
+        client,
+        {"email": handle},
+        worker_id="w-1",
+        on_completed=lambda ctx, result: done.append(result),
+    )
+    worker.start()
+    job_id = await client.submit("email", {"to": "a@example.com"}, max_attempts=4)
+    await eventually(lambda: completed(client, 1))
+    await worker.stop()
+
+    assert seen == [({"to": "a@example.com"}, "email", 1, 4, "w-1")]
+    assert done == ["sent to a@example.com"]
+    stats = await client.stats()
+    assert (stats.total, stats.completed_total, stats.dead_letters) == (0, 1, 0)
+    assert job_id not in {job.id for job in (await client.list_jobs()).jobs}
+
+
+async def test_failing_handler_retries_with_backoff_then_dead_letters(client: OsqueueClient) -> None:
+    attempts: list[tuple[int, float]] = []
+    failed: list[str] = []
+    dead: list[str] = []
+
+    async def handle(payload: Any, ctx: JobContext) -> None:
+        attempts.append((ctx.attempt, time.monotonic()))
+        raise ValueError(f"boom {ctx.attempt}")
+
+    worker = Worker(
+        client,
+        {"flaky": handle},
+        retry=NO_JITTER,
+        on_failed=lambda ctx, error: failed.append(str(error)),
+        on_dead_letter=lambda ctx, error: dead.append(str(error)),
+    )
+    worker.start()
+    job_id = await client.submit("flaky", {"x": 1}, max_attempts=3)
+
+    async def dead_lettered() -> bool:
+        return (await client.stats()).dead_letters == 1
+
+    await eventually(dead_lettered)
+    await worker.stop()
+
+    assert [n for n, _ in attempts] == [1, 2, 3]
+    gaps = [later - earlier for (_, earlier), (_, later) in itertools.pairwise(attempts)]
+    # base 0.2 s, factor 2: 0.2 s after the first attempt, 0.4 s after the second.
+    assert gaps[0] >= 0.18 and gaps[1] >= 0.38
+    assert failed == ["boom 1", "boom 2"]
+    assert dead == ["boom 3"]
+    (letter,) = (await client.dead_letters()).dead_letters
+    assert letter.job.id == job_id
+    assert letter.job.attempts == 3
+    assert letter.job.last_error == "ValueError: boom 3"
+    assert (await client.stats()).completed_total == 0
+
+
+async def test_handler_slower_than_job_timeout_keeps_its_job_by_heartbeats(
+    client: OsqueueClient, make_client: MakeClient, broker: BrokerServer
+) -> None:
+    # The broker expires a job after 1 s without a heartbeat; this handler takes 2.5 s.
+    calls = 0
+
+    async def slow(payload: Any) -> None:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(2.5)
+
+    other = await make_client(broker.url)
+    worker = Worker(client, {"slow": slow}, heartbeat_interval=0.2)
+    worker.start()
+    job_id = await client.submit("slow", None)
+    await asyncio.sleep(1.8)
+    # Past the job heartbeat timeout, the job is still held, so another worker gets nothing.
+    assert await other.claim("other", wait=0) == []
+    info = await client.get_job(job_id)
+    assert (info.status, info.attempts) == (JobStatus.IN_PROGRESS, 1)
+    await eventually(lambda: completed(client, 1))
+    await worker.stop()
+    assert calls == 1
+
+
+async def test_job_reassigned_after_expiry_is_cancelled_and_not_completed(
+    client: OsqueueClient, make_client: MakeClient, broker: BrokerServer
+) -> None:
+    cancelled = asyncio.Event()
+    finished: list[str] = []
+
+    async def stuck(payload: Any, ctx: JobContext) -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            if ctx.is_cancelled:
+                cancelled.set()
+
+    # Heartbeats less often than the broker's 1 s job timeout: the job expires and moves on.
+    worker = Worker(
+        client,
+        {"stuck": stuck},
+        heartbeat_interval=1.5,
+        on_completed=lambda ctx, result: finished.append("completed"),
+        on_failed=lambda ctx, error: finished.append("failed"),
+    )
+    worker.start()
+    job_id = await client.submit("stuck", None)
+    other = await make_client(broker.url)
+    (taken,) = await other.claim("thief", wait=5)
+    assert (taken.id, taken.attempt) == (job_id, 2)
+    await asyncio.wait_for(cancelled.wait(), timeout=5)
+    await eventually(lambda: _no_active_jobs(worker))
+    await other.complete(job_id, "thief")
+    await worker.stop()
+    assert finished == []
+    assert (await client.stats()).completed_total == 1
+
+
+async def _no_active_jobs(worker: Worker) -> bool:
+    return not worker.active_jobs
+
+
+async def test_job_timeout_cancels_handler_and_retries(client: OsqueueClient) -> None:
+    attempts: list[int] = []
+    timeouts: list[BaseException] = []
+
+    async def handle(payload: Any, ctx: JobContext) -> None:
+        attempts.append(ctx.attempt)
+        assert ctx.deadline is not None and ctx.time_remaining() is not None
+        if ctx.attempt == 1:
+            await asyncio.sleep(30)
+
+    worker = Worker(
+        client,
+        {"t": handle},
+        job_timeout=0.3,
+        retry=RetryPolicy(base=0.0, jitter=0.0),
+        on_failed=lambda ctx, error: timeouts.append(error),
+    )
+    worker.start()
+    await client.submit("t", None)
+    await eventually(lambda: completed(client, 1))
+    await worker.stop()
+    assert attempts == [1, 2]
+    assert len(timeouts) == 1 and isinstance(timeouts[0], TimeoutError)
+
+
+async def test_payload_failing_validation_is_dead_lettered_at_once(client: OsqueueClient) -> None:
+    handled: list[Email] = []
+    dead: list[str] = []
+
+    async def send(payload: Email) -> None:
+        handled.append(payload)
+
+    worker = Worker(client, {"email": send}, on_dead_letter=lambda ctx, error: dead.append(ctx.job_id))
+    worker.start()
+    good = await client.submit("email", {"to": "a@example.com"})
+    bad = await client.submit("email", {"subject": "no recipient"}, max_attempts=5)
+
+    async def settled() -> bool:
+        stats = await client.stats()
+        return stats.completed_total == 1 and stats.dead_letters == 1
+
+    await eventually(settled)
+    await worker.stop()
+    assert handled == [Email(to="a@example.com")]
+    assert dead == [bad]
+    (letter,) = (await client.dead_letters()).dead_letters
+    assert (letter.job.id, letter.job.attempts) == (bad, 1)
+    assert letter.job.last_error is not None and "PayloadValidationError" in letter.job.last_error
+    assert good != bad
+
+
+async def test_payload_rejected_by_the_client_registry_is_dead_lettered(
+    broker: BrokerServer, make_client: MakeClient
+) -> None:
+    producer = await make_client(broker.url)
+    consumer = await make_client(broker.url, registry={"email": Email})
+    calls: list[Any] = []
+    worker = Worker(consumer, {"email": lambda payload: calls.append(payload)})
+    worker.start()
+    await producer.submit("email", {"to": 42})
+
+    async def dead_lettered() -> bool:
+        return (await producer.stats()).dead_letters == 1
+
+    await eventually(dead_lettered)
+    await worker.stop()
+    assert calls == []
+
+
+async def test_sync_handlers_run_in_worker_threads(client: OsqueueClient) -> None:
+    threads: list[str] = []
+
+    def handle(payload: int) -> None:
+        threads.append(threading.current_thread().name)
+
+    worker = Worker(client, {"sync": handle}, concurrency=2)
+    worker.start()
+    await client.submit_many([JobSpec("sync", i) for i in range(4)])
+    await eventually(lambda: completed(client, 4))
+    await worker.stop()
+    assert len(threads) == 4
+    assert all(name.startswith("osqueue-worker") for name in threads)
+
+
+async def test_free_slots_are_filled_by_one_batch_claim_and_idle_workers_do_not_poll(
+    broker: BrokerServer, make_client: MakeClient
+) -> None:
+    class CountingClient(OsqueueClient):
+        claims: list[int] = []
+
+        async def claim(self, *args: Any, **kwargs: Any) -> Any:
+            self.claims.append(kwargs["limit"])
+            return await super().claim(*args, **kwargs)
+
+    client = CountingClient(broker.url)
+    all_running = asyncio.Event()
+    running = 0
+
+    async def handle(payload: int) -> None:
+        nonlocal running
+        running += 1
+        if running == 5:
+            all_running.set()
+        await all_running.wait()
+
+    await client.submit_many([JobSpec("b", i) for i in range(5)])
+    worker = Worker(client, {"b": handle}, concurrency=5, claim_wait=1.0)
+    worker.start()
+    await asyncio.wait_for(all_running.wait(), timeout=5)
+    assert client.claims[0] == 5
+    await eventually(lambda: completed(client, 5))
+    before = len(client.claims)
+    await asyncio.sleep(1.5)
+    # Idle: one long poll per claim_wait (1 s), not a busy loop.
+    assert len(client.claims) - before <= 2
+    await worker.stop()
+    await client.aclose()
+
+
+async def test_only_handled_types_are_claimed(client: OsqueueClient) -> None:
+    worker = Worker(client, {"mine": lambda payload: None})
+    worker.start()
+    other = await client.submit("theirs", 1)
+    await client.submit("mine", 2)
+    await eventually(lambda: completed(client, 1))
+    await worker.stop()
+    (left,) = (await client.list_jobs()).jobs
+    assert (left.id, left.status) == (other, JobStatus.UNCLAIMED)
+
+
+async def test_graceful_stop_lets_running_jobs_finish(client: OsqueueClient) -> None:
+    started = asyncio.Event()
+
+    async def handle(payload: Any) -> None:
+        started.set()
+        await asyncio.sleep(0.5)
+
+    worker = Worker(client, {"t": handle})
+    worker.start()
+    await client.submit("t", None)
+    await asyncio.wait_for(started.wait(), timeout=5)
+    await worker.stop(grace_period=5)
+    assert not worker.running
+    stats = await client.stats()
+    assert (stats.total, stats.completed_total) == (0, 1)
+
+
+async def test_stop_after_grace_period_gives_running_jobs_back(client: OsqueueClient) -> None:
+    started = asyncio.Event()
+    cancelled: list[bool] = []
+
+    async def handle(payload: Any, ctx: JobContext) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            cancelled.append(ctx.is_cancelled)
+
+    worker = Worker(client, {"t": handle}, retry=RetryPolicy(base=10, jitter=0))
+    worker.start()
+    job_id = await client.submit("t", None, max_attempts=3)
+    await asyncio.wait_for(started.wait(), timeout=5)
+    begun = time.monotonic()
+    await worker.stop(grace_period=0.2)
+    assert time.monotonic() - begun < 3
+    assert cancelled == [True]
+    info = await client.get_job(job_id)
+    # Back on the queue for another attempt right away (no retry backoff), not dead-lettered.
+    assert (info.status, info.attempts) == (JobStatus.UNCLAIMED, 1)
+    assert info.last_error is not None and "shut down" in info.last_error
+    (again,) = await client.claim("next", wait=1)
+    assert again.id == job_id
+
+
+async def test_worker_follows_a_failover_and_lands_the_completion(
+    start_broker: Any, make_client: MakeClient
+) -> None:
+    from osqueue_storage import MemoryBackend
+
+    storage = MemoryBackend()
+    timing = {"heartbeat_interval_ms": 200, "heartbeat_timeout_ms": 1000}
+    first = await start_broker(storage, **timing)
+    second = await start_broker(storage, **timing)
+    assert first.is_leader and not second.is_leader
+    client = await make_client(storage=storage)
+    release = asyncio.Event()
+    started = asyncio.Event()
+    done: list[str] = []
+
+    async def handle(payload: Any) -> None:
+        started.set()
+        await release.wait()
+
+    worker = Worker(
+        client,
+        {"t": handle},
+        heartbeat_interval=0.2,
+        on_completed=lambda ctx, result: done.append(ctx.job_id),
+    )
+    worker.start()
+    job_id = await client.submit("t", None)
+    await asyncio.wait_for(started.wait(), timeout=5)
+    await first.stop()
+    release.set()  # finishes while no broker leads: the completion must wait for the new leader
+    await eventually(lambda: _leads(second), timeout=10)
+    await eventually(lambda: completed(client, 1), timeout=15)
+    await worker.stop()
+    assert done == [job_id]
+    stats = await client.stats()
+    assert (stats.total, stats.completed_total, stats.dead_letters) == (0, 1, 0)
+
+
+async def _leads(server: BrokerServer) -> bool:
+    return server.is_leader
+
+
+def test_handler_signatures_are_checked_when_the_worker_is_built() -> None:
+    client = OsqueueClient("http://127.0.0.1:1")
+
+    async def too_many(payload: Any, ctx: JobContext, extra: int) -> None: ...
+
+    with pytest.raises(TypeError, match="must accept"):
+        Worker(client, {"x": too_many})
+
+    def odd(payload: NotDecodable) -> None: ...
+
+    with pytest.raises(TypeError, match="payload annotation"):
+        Worker(client, {"x": odd})
+    with pytest.raises(ValueError):
+        Worker(client, {})
+
+
+def test_retry_policy_backs_off_exponentially_within_bounds() -> None:
+    policy = RetryPolicy(base=1.0, factor=2.0, max_delay=10.0, jitter=0.0)
+    assert [policy.delay(n) for n in (1, 2, 3, 4, 5, 50)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    jittered = RetryPolicy(base=1.0, factor=2.0, max_delay=100.0, jitter=0.2)
+    delays = [jittered.delay(3) for _ in range(200)]
+    assert all(3.2 <= d <= 4.8 for d in delays) and len(set(delays)) > 1
