@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +28,7 @@ from osqueue_types import (
     InvalidRequestError,
     JobNotFoundError,
     JobStatus,
+    PayloadTooLargeError,
     PayloadValidationError,
     TransportConnectionError,
 )
@@ -174,6 +176,8 @@ async def test_errors(client: OsqueueClient, make_client: MakeClient) -> None:
         await client.claim("w", limit=0)
     with pytest.raises(InvalidRequestError):
         await client.claim("", limit=1)
+    with pytest.raises(PayloadTooLargeError):
+        await client.submit("t", "x" * (1024 * 1024 + 1))
     async with make_client(queue="elsewhere") as other:
         with pytest.raises(InvalidRequestError):
             await other.stats()
@@ -360,6 +364,10 @@ async def test_sync_client(broker: BrokerServer, transport: TransportName) -> No
             assert [j.type for j in client.list_jobs().jobs] == ["other"]
             with pytest.raises(JobNotFoundError):
                 client.get_job(job_id)
+            # One client shared by many threads, as in a threaded WSGI server.
+            with ThreadPoolExecutor(8) as pool:
+                ids = list(pool.map(lambda n: client.submit("other", n), range(40)))
+            assert len(set(ids)) == 40
 
     # The broker runs on this test's event loop; the blocking client runs beside it.
     await asyncio.to_thread(scenario)

@@ -67,6 +67,8 @@ class _Session:
                     waiter.set_result(answer)
         except ConnectionClosed:
             pass
+        except Exception:
+            _log.exception("WebSocket reader for %s failed", self.broker_url)
         finally:
             self._fail_pending()
 
@@ -150,6 +152,8 @@ class WebSocketTransport(Transport):
                 url,
                 additional_headers=self._headers,
                 open_timeout=timeout,
+                # Replacing the socket of a broker that stopped answering must not hang.
+                close_timeout=1.0,
                 max_size=None,
                 compression=None,
             )
