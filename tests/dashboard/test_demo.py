@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import queue
+import time
 
 import httpx
 from osqueue_dashboard.demo import DemoInfo, run_demo
 
+from ._servers import LoopThread
 
-async def test_the_demo_runs_jobs_and_serves_the_dashboard() -> None:
-    ready: asyncio.Future[DemoInfo] = asyncio.get_running_loop().create_future()
-    demo = asyncio.create_task(run_demo("127.0.0.1", 0, jobs_per_second=20, on_ready=ready.set_result))
+
+def test_the_demo_runs_jobs_and_serves_the_dashboard(loop_thread: LoopThread) -> None:
+    ready: queue.Queue[DemoInfo] = queue.Queue()
+
+    async def start() -> asyncio.Task[None]:
+        return asyncio.create_task(run_demo("127.0.0.1", 0, jobs_per_second=20, on_ready=ready.put))
+
+    async def stop(task: asyncio.Task[None]) -> bool:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return task.cancelled()
+
+    demo = loop_thread.run(start())
     try:
-        info = await asyncio.wait_for(ready, 20)
-        async with httpx.AsyncClient(base_url=info.dashboard_url, timeout=10) as http:
-            for _ in range(100):
-                stats = (await http.get(info.broker_url + "/v1/stats")).json()
-                if stats["completedTotal"] > 0:
-                    break
-                await asyncio.sleep(0.1)
-            assert stats["completedTotal"] > 0
-            overview = await http.get("/", headers={"accept": "text/html"})
+        info = ready.get(timeout=20)
+        with httpx.Client(base_url=info.dashboard_url, timeout=10) as http:
+            deadline = time.monotonic() + 10
+            while http.get(info.broker_url + "/v1/stats").json()["completedTotal"] == 0:
+                assert time.monotonic() < deadline, "no demo job completed"
+                time.sleep(0.1)
+            overview = http.get("/", headers={"accept": "text/html"})
             assert overview.status_code == 200 and "Completed total" in overview.text
-            workers = await http.get("/workers")
-            assert "demo-worker-1" in workers.text
+            while "demo-worker-" not in http.get("/workers").text:
+                assert time.monotonic() < deadline, "no demo worker on the workers page"
+                time.sleep(0.1)
     finally:
-        demo.cancel()
-        await asyncio.gather(demo, return_exceptions=True)
-    assert demo.cancelled()
+        assert loop_thread.run(stop(demo))

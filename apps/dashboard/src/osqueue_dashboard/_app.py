@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from osqueue_client import OsqueueClient, TransportName
-from osqueue_types import JobNotFoundError, OsqueueError, TransportConnectionError
+from osqueue_types import DEFAULT_QUEUE, JobNotFoundError, OsqueueError, TransportConnectionError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -31,6 +31,8 @@ log = logging.getLogger("osqueue_dashboard")
 # (a worker's client keeps retrying much longer to ride out a failover).
 CLIENT_TIMEOUT_S = 5.0
 CLIENT_FAILOVER_DEADLINE_S = 3.0
+# Start-up waits this long for the first answer from the broker, no longer.
+FIRST_POLL_TIMEOUT_S = 2.0
 
 
 def _session_secret(dashboard_token: str | None) -> bytes:
@@ -95,12 +97,15 @@ def create_app(
     client: OsqueueClient | None = None,
     transport: TransportName = "rest",
     poll_interval: float = 1.0,
+    queue: str = DEFAULT_QUEUE,
 ) -> Starlette:
     """The dashboard for the broker at `broker_url`.
 
     `auth_token` is the broker's token (kept on the server, never sent to browsers);
     `dashboard_token`, when given, is what people type on the login page. `client` replaces the
     OsqueueClient the dashboard would build (it is then not closed by the dashboard).
+    `transport` is the client's ("rest", "connect" or "ws"); `poll_interval` is how often (in
+    seconds) the dashboard asks the broker for the queue's state; `queue` names the queue.
     """
     if poll_interval <= 0:
         raise ValueError("poll_interval must be > 0")
@@ -114,6 +119,7 @@ def create_app(
             auth_token=auth_token,
             timeout=CLIENT_TIMEOUT_S,
             failover_deadline=CLIENT_FAILOVER_DEADLINE_S,
+            queue=queue,
         )
     state = StateReader(client, broker_url=broker_url, auth_token=auth_token)
     dashboard = Dashboard(
@@ -127,8 +133,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await dashboard.monitor.poll_once()  # the first page shows numbers, not dashes
-        dashboard.monitor.start()
+        await dashboard.monitor.start(first_poll_timeout=FIRST_POLL_TIMEOUT_S)
         try:
             yield
         finally:

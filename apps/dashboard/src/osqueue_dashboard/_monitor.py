@@ -116,8 +116,14 @@ class Monitor:
         self.closing = True
         self._wake()
 
-    def start(self) -> None:
+    async def start(self, *, first_poll_timeout: float) -> None:
+        """Start polling; wait (a little) for the first poll, so the first page shows numbers."""
         self._task = asyncio.create_task(self._run(), name="osqueue-dashboard-monitor")
+        first = self._updated
+        try:
+            await asyncio.wait_for(first.wait(), first_poll_timeout)
+        except TimeoutError:
+            pass  # the broker is slow or away: the pages say so until it answers
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import httpx
 from osqueue_client import OsqueueClient
-from osqueue_types import TransportConnectionError
+from osqueue_types import DEFAULT_QUEUE, TransportConnectionError
 
 from ._format import age, duration
 
@@ -60,7 +61,8 @@ class StateReader:
     @property
     def url(self) -> str:
         base = self._client.broker_url or self._fallback_url
-        return f"{base}/state"
+        queue = self._client.queue
+        return f"{base}/state" if queue == DEFAULT_QUEUE else f"{base}/state?{urlencode({'queue': queue})}"
 
     async def leader(self) -> Leader:
         head = b""

@@ -7,6 +7,7 @@ import socket
 
 import uvicorn
 from osqueue_client import TransportName
+from osqueue_types import DEFAULT_QUEUE
 from starlette.applications import Starlette
 
 from ._app import create_app
@@ -53,6 +54,7 @@ def serve(
     dashboard_token: str | None = None,
     transport: TransportName = "rest",
     poll_interval: float = 1.0,
+    queue: str = DEFAULT_QUEUE,
     log_level: str = "info",
 ) -> None:
     """Serve the dashboard for the broker at `broker_url` until interrupted (blocking)."""
@@ -62,5 +64,6 @@ def serve(
         dashboard_token=dashboard_token,
         transport=transport,
         poll_interval=poll_interval,
+        queue=queue,
     )
     asyncio.run(make_server(app, host=host, port=port, log_level=log_level).serve())

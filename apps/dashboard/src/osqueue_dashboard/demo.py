@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from osqueue_client import JobSpec, OsqueueClient
 
 from ._app import create_app
@@ -129,24 +130,25 @@ async def run_demo(
     await broker.start()
     clients: list[OsqueueClient] = []
     running: list[Worker] = []
-    tasks: list[asyncio.Task[None]] = []
+    producing: asyncio.Task[None] | None = None
+    server: uvicorn.Server | None = None
+    serving: asyncio.Task[None] | None = None
     try:
         handlers = {job_type: _handler(job_type) for job_type in DEMO_TYPES}
         for i in range(workers):
             client = OsqueueClient(broker.url, transport="rest")
             clients.append(client)
-            worker = Worker(
-                client, handlers, worker_id=f"demo-worker-{i + 1}", concurrency=concurrency, claim_wait=5
-            )
+            worker_id = f"demo-worker-{i + 1}"
+            worker = Worker(client, handlers, worker_id=worker_id, concurrency=concurrency, claim_wait=5)
             worker.start()
             running.append(worker)
         producer = OsqueueClient(broker.url, transport="rest")
         clients.append(producer)
-        tasks.append(asyncio.create_task(_produce(producer, jobs_per_second), name="osqueue-demo-producer"))
+        producing = asyncio.create_task(_produce(producer, jobs_per_second), name="osqueue-demo-producer")
         app = create_app(broker.url, dashboard_token=dashboard_token)
         server = make_server(app, host=host, port=port, log_level=log_level)
+        # uvicorn handles Ctrl+C itself (in the main thread): `serve()` then returns.
         serving = asyncio.create_task(server.serve(), name="osqueue-demo-dashboard")
-        tasks.append(serving)
         while not server.started:
             if serving.done():
                 await serving
@@ -154,11 +156,15 @@ async def run_demo(
             await asyncio.sleep(0.02)
         bound_port = server.servers[0].sockets[0].getsockname()[1]
         on_ready(DemoInfo(dashboard_url=f"http://{host}:{bound_port}", broker_url=broker.url))
-        await serving
+        await asyncio.shield(serving)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if server is not None and serving is not None:
+            # A graceful exit runs the dashboard's shutdown (its poller, its client).
+            server.should_exit = True
+            await asyncio.gather(serving, return_exceptions=True)
+        if producing is not None:
+            producing.cancel()
+            await asyncio.gather(producing, return_exceptions=True)
         await asyncio.gather(*(worker.stop(graceful=False) for worker in running), return_exceptions=True)
         await broker.stop()
         await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
