@@ -1,0 +1,509 @@
+"""The queue state machine: every mutation of queue.json, indexed, pure (no I/O, no clock).
+
+Ordering rules (the contract the broker and its tests rely on):
+
+- Claims take the highest priority first and, within a priority, the job that comes first in
+  queue.json's `jobs` array, which is enqueue order. A job given back by `Fail` or by heartbeat
+  expiry keeps its place (it is not sent to the tail); a requeued dead letter goes to the tail.
+- Time never goes backwards: a `now_ms` earlier than one already seen is taken as the latest
+  seen, so a stepped-back wall clock cannot un-expire a lease or un-deliver a delayed job.
+- A delayed job keeps `runAt` until it is claimed; a claim clears it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+import msgspec
+from msgspec import UNSET, UnsetType
+from osqueue_types import (
+    DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    DEFAULT_IDEMPOTENCY_RETENTION_MS,
+    DEFAULT_MAX_ATTEMPTS,
+    Claim,
+    ClaimedJob,
+    ClaimResult,
+    Complete,
+    CompleteResult,
+    ConfigError,
+    DeadLetter,
+    DeadLettersResult,
+    DeleteDeadLetters,
+    Enqueue,
+    EnqueueResult,
+    Fail,
+    FailResult,
+    Heartbeat,
+    HeartbeatResult,
+    IdempotencyRecord,
+    InvalidRequestError,
+    Job,
+    JobNotFoundError,
+    JobStatus,
+    Mutation,
+    MutationResult,
+    QueueState,
+    RegisterBroker,
+    RegisterBrokerResult,
+    RequeueDeadLetters,
+    decode_state,
+    encode_state,
+)
+
+from ._index import LazyHeap, ReadyIndex
+
+_T = TypeVar("_T")
+
+REASON_HEARTBEAT_TIMEOUT = "heartbeat timeout"
+REASON_MAX_ATTEMPTS = "max attempts reached"
+REASON_REQUESTED = "dead-lettered by worker"
+
+
+class QueueCounts(msgspec.Struct, frozen=True):
+    total: int  # jobs in the queue (dead letters not included)
+    unclaimed: int  # claimable now
+    delayed: int  # unclaimed, waiting for their runAt
+    in_progress: int
+    dead_letters: int
+    completed_total: int
+
+
+class ExpiryReport(msgspec.Struct, frozen=True):
+    """Ids of the jobs whose lease ran out, in queue order."""
+
+    requeued: list[str]
+    dead_lettered: list[str]
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def max_attempts_of(job: Job) -> int:
+    return job.max_attempts if job.max_attempts is not None else DEFAULT_MAX_ATTEMPTS
+
+
+def priority_of(job: Job) -> int:
+    return 0 if isinstance(job.priority, UnsetType) else job.priority
+
+
+class QueueStateMachine:
+    """queue.json in memory, indexed so that claim, heartbeat, complete and fail are O(log n).
+
+    `apply` either performs a mutation or raises the typed error for that mutation alone,
+    leaving the state untouched. The machine takes ownership of the `QueueState` it is given
+    (its jobs are updated in place); reads return copies.
+    """
+
+    def __init__(
+        self,
+        state: QueueState | None = None,
+        *,
+        heartbeat_timeout_ms: int = DEFAULT_HEARTBEAT_TIMEOUT_MS,
+        idempotency_retention_ms: int = DEFAULT_IDEMPOTENCY_RETENTION_MS,
+        id_factory: Callable[[], str] = _new_id,
+    ) -> None:
+        if heartbeat_timeout_ms <= 0:
+            raise ConfigError(f"heartbeat timeout must be positive, got {heartbeat_timeout_ms} ms")
+        if idempotency_retention_ms <= 0:
+            raise ConfigError(f"idempotency retention must be positive, got {idempotency_retention_ms} ms")
+        state = state if state is not None else QueueState()
+        self._heartbeat_timeout_ms = heartbeat_timeout_ms
+        self._idempotency_retention_ms = idempotency_retention_ms
+        self._id_factory = id_factory
+        self._clock = 0
+        self._broker = state.broker
+        self._broker_heartbeat = state.broker_heartbeat
+        self._broker_id = None if isinstance(state.broker_id, UnsetType) else state.broker_id
+        self._commit_seq = state.commit_seq
+        self._completed_total = state.completed_total
+
+        # Jobs in queue order; `_seq` is each job's position key (increasing, never reused).
+        self._jobs: dict[str, Job] = {}
+        self._seq: dict[str, int] = {}
+        self._next_seq = itertools.count()
+        self._ready = ReadyIndex()
+        self._delayed = LazyHeap()  # unclaimed jobs with a runAt, by (runAt, seq)
+        self._leases = LazyHeap()  # in-progress jobs, by heartbeat at claim or last expiry check
+        self._load_jobs(state.jobs)
+
+        self._dead: dict[str, DeadLetter] = {}
+        if not isinstance(state.dead_letters, UnsetType):
+            self._dead = {dead.job.id: dead for dead in state.dead_letters}
+
+        self._idempotency: dict[str, IdempotencyRecord] = {}
+        self._idempotency_expiry = LazyHeap()
+        if not isinstance(state.idempotency, UnsetType):
+            for record in state.idempotency:
+                self._record_key(record)
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        heartbeat_timeout_ms: int = DEFAULT_HEARTBEAT_TIMEOUT_MS,
+        idempotency_retention_ms: int = DEFAULT_IDEMPOTENCY_RETENTION_MS,
+        id_factory: Callable[[], str] = _new_id,
+    ) -> QueueStateMachine:
+        """Load queue.json bytes; a corrupt file raises msgspec's DecodeError/ValidationError."""
+        return cls(
+            decode_state(data),
+            heartbeat_timeout_ms=heartbeat_timeout_ms,
+            idempotency_retention_ms=idempotency_retention_ms,
+            id_factory=id_factory,
+        )
+
+    # -- mutations ------------------------------------------------------------------------
+
+    def apply(self, mutation: Mutation, now_ms: int) -> MutationResult:
+        now = self._tick(now_ms)
+        match mutation:
+            case Enqueue():
+                return self._enqueue(mutation, now)
+            case Claim():
+                return self._claim(mutation, now)
+            case Heartbeat():
+                self._held(mutation.job_id, mutation.worker_id).heartbeat = now
+                return HeartbeatResult()
+            case Complete():
+                self._complete(mutation)
+                return CompleteResult()
+            case Fail():
+                return self._fail(mutation, now)
+            case RegisterBroker():
+                self._broker = mutation.address
+                self._broker_heartbeat = now
+                self._broker_id = mutation.broker_id
+                return RegisterBrokerResult()
+            case RequeueDeadLetters():
+                return self._requeue_dead(mutation.job_ids)
+            case DeleteDeadLetters():
+                return self._delete_dead(mutation.job_ids)
+        raise InvalidRequestError(f"unknown mutation {type(mutation).__name__}")
+
+    def expire(self, now_ms: int) -> ExpiryReport:
+        """Give back jobs whose worker stopped heartbeating; forget expired idempotency keys."""
+        now = self._tick(now_ms)
+        self._prune_idempotency(now)
+        # A lease is stale when heartbeat + timeout < now.
+        deadline = now - self._heartbeat_timeout_ms
+        stale: list[Job] = []
+        leases = self._leases
+        while (entry := leases.first()) is not None and entry[0] < deadline:
+            job = self._jobs[entry[3]]
+            heartbeat = job.heartbeat or 0
+            if heartbeat < deadline:
+                leases.pop()
+                stale.append(job)
+            else:
+                # Heartbeats do not touch the heap; re-key the lease to its latest heartbeat here.
+                leases.push(heartbeat, 0, job.id)
+        stale.sort(key=lambda job: self._seq[job.id])
+        requeued: list[str] = []
+        dead_lettered: list[str] = []
+        for job in stale:
+            job.last_error = f"no heartbeat from worker {job.worker_id} for {self._heartbeat_timeout_ms} ms"
+            if job.attempts >= max_attempts_of(job):
+                self._bury(job, REASON_HEARTBEAT_TIMEOUT, now)
+                dead_lettered.append(job.id)
+            else:
+                self._release(job, None)
+                requeued.append(job.id)
+        return ExpiryReport(requeued, dead_lettered)
+
+    def set_commit(self, commit_seq: int, broker_id: str) -> None:
+        """Stamp the next write with its commit counter and the writing broker."""
+        self._commit_seq = commit_seq
+        self._broker_id = broker_id
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def encode(self) -> bytes:
+        return encode_state(self._state_view())
+
+    def to_state(self) -> QueueState:
+        """An independent copy of the whole state."""
+        return decode_state(self.encode())
+
+    @property
+    def commit_seq(self) -> int:
+        return 0 if isinstance(self._commit_seq, UnsetType) else self._commit_seq
+
+    @property
+    def broker(self) -> str | None:
+        return self._broker
+
+    @property
+    def broker_heartbeat(self) -> int:
+        return self._broker_heartbeat
+
+    @property
+    def broker_id(self) -> str | None:
+        return self._broker_id
+
+    @property
+    def completed_total(self) -> int:
+        return self._completed_total
+
+    def stats(self, now_ms: int) -> QueueCounts:
+        self._promote(self._tick(now_ms))
+        return QueueCounts(
+            total=len(self._jobs),
+            unclaimed=len(self._ready),
+            delayed=len(self._delayed),
+            in_progress=len(self._leases),
+            dead_letters=len(self._dead),
+            completed_total=self._completed_total,
+        )
+
+    def jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        type: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[Job]:
+        """Copies of the jobs in queue order, optionally filtered by status and type."""
+        matching: Iterable[Job] = self._jobs.values()
+        if status is not None or type is not None:
+            matching = (
+                job
+                for job in matching
+                if (status is None or job.status == status) and (type is None or job.type == type)
+            )
+        return [msgspec.structs.replace(job) for job in _page(matching, offset, limit)]
+
+    def job(self, job_id: str) -> Job | None:
+        """A copy of a job still in the queue (a dead-lettered job is in `dead_letters`)."""
+        job = self._jobs.get(job_id)
+        return msgspec.structs.replace(job) if job is not None else None
+
+    def dead_letters(self, offset: int = 0, limit: int | None = None) -> list[DeadLetter]:
+        return [
+            DeadLetter(job=msgspec.structs.replace(dead.job), reason=dead.reason, dead_at=dead.dead_at)
+            for dead in _page(self._dead.values(), offset, limit)
+        ]
+
+    def next_run_at(self) -> int | None:
+        """The earliest runAt among delayed jobs (possibly already past), for long-poll wake-ups."""
+        entry = self._delayed.first()
+        return entry[0] if entry is not None else None
+
+    def has_claimable(self, types: list[str] | None, now_ms: int) -> bool:
+        self._promote(self._tick(now_ms))
+        return self._ready.has(types)
+
+    # -- mutation steps -------------------------------------------------------------------
+
+    def _enqueue(self, mutation: Enqueue, now: int) -> EnqueueResult:
+        for new in mutation.jobs:
+            if new.max_attempts is not None and new.max_attempts < 1:
+                raise InvalidRequestError(f"maxAttempts must be at least 1, got {new.max_attempts}")
+            if new.delay_ms is not None and new.delay_ms < 0:
+                raise InvalidRequestError(f"delay must not be negative, got {new.delay_ms} ms")
+        ids: list[str] = []
+        for new in mutation.jobs:
+            key = new.idempotency_key
+            if key is not None:
+                known = self._idempotency.get(key)
+                if known is not None and known.expires_at > now:
+                    ids.append(known.job_id)
+                    continue
+            job = Job(
+                id=self._id_factory(),
+                status=JobStatus.UNCLAIMED,
+                payload=new.payload,
+                created_at=now,
+                max_attempts=new.max_attempts if new.max_attempts is not None else DEFAULT_MAX_ATTEMPTS,
+                type=new.type,
+                run_at=now + new.delay_ms if new.delay_ms else UNSET,
+                priority=new.priority if new.priority else UNSET,
+                idempotency_key=key if key is not None else UNSET,
+            )
+            self._add_job(job)
+            if key is not None:
+                # A re-used expired key moves to the tail, where new records go.
+                self._idempotency.pop(key, None)
+                self._record_key(IdempotencyRecord(key, job.id, now + self._idempotency_retention_ms))
+            ids.append(job.id)
+        return EnqueueResult(ids)
+
+    def _claim(self, mutation: Claim, now: int) -> ClaimResult:
+        if mutation.limit < 1:
+            raise InvalidRequestError(f"claim limit must be at least 1, got {mutation.limit}")
+        self._promote(now)
+        claimed: list[ClaimedJob] = []
+        while len(claimed) < mutation.limit:
+            job_id = self._ready.pop(mutation.types)
+            if job_id is None:
+                break
+            job = self._jobs[job_id]
+            job.status = JobStatus.IN_PROGRESS
+            job.worker_id = mutation.worker_id
+            job.heartbeat = now
+            job.attempts += 1
+            job.run_at = UNSET
+            self._leases.push(now, 0, job_id)
+            claimed.append(ClaimedJob(job_id, job.type, job.payload, job.attempts, max_attempts_of(job)))
+        return ClaimResult(claimed)
+
+    def _complete(self, mutation: Complete) -> None:
+        job = self._held(mutation.job_id, mutation.worker_id)
+        self._leases.discard(job.id)
+        del self._jobs[job.id]
+        del self._seq[job.id]
+        self._completed_total += 1
+
+    def _fail(self, mutation: Fail, now: int) -> FailResult:
+        delay = mutation.retry_delay_ms
+        if delay is not None and delay < 0:
+            raise InvalidRequestError(f"retry delay must not be negative, got {delay} ms")
+        job = self._held(mutation.job_id, mutation.worker_id)
+        self._leases.discard(job.id)
+        if mutation.error is not None:
+            job.last_error = mutation.error
+        if mutation.dead_letter or job.attempts >= max_attempts_of(job):
+            self._bury(job, REASON_REQUESTED if mutation.dead_letter else REASON_MAX_ATTEMPTS, now)
+            return FailResult(dead_lettered=True)
+        self._release(job, now + delay if delay else None)
+        return FailResult(dead_lettered=False)
+
+    def _requeue_dead(self, job_ids: list[str] | None) -> DeadLettersResult:
+        ids = self._dead_ids(job_ids)
+        for job_id in ids:
+            job = self._dead.pop(job_id).job
+            job.status = JobStatus.UNCLAIMED
+            job.attempts = 0
+            job.worker_id = None
+            job.heartbeat = None
+            job.run_at = UNSET
+            self._add_job(job)
+        return DeadLettersResult(len(ids))
+
+    def _delete_dead(self, job_ids: list[str] | None) -> DeadLettersResult:
+        ids = self._dead_ids(job_ids)
+        for job_id in ids:
+            del self._dead[job_id]
+        return DeadLettersResult(len(ids))
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _tick(self, now_ms: int) -> int:
+        if now_ms > self._clock:
+            self._clock = now_ms
+        return self._clock
+
+    def _add_job(self, job: Job) -> None:
+        """Append a job to the queue and index it by status."""
+        seq = next(self._next_seq)
+        self._jobs[job.id] = job
+        self._seq[job.id] = seq
+        if job.status == JobStatus.IN_PROGRESS:
+            self._leases.push(job.heartbeat or 0, 0, job.id)
+        elif isinstance(job.run_at, int):
+            self._delayed.push(job.run_at, seq, job.id)
+        else:
+            self._ready.add(job.id, job.type, priority_of(job), seq)
+
+    def _load_jobs(self, jobs: list[Job]) -> None:
+        """Index a whole jobs array in O(n), heaps built at once rather than pushed one by one."""
+        ready: list[tuple[str, str | None, int, int]] = []
+        delayed: list[tuple[int, int, str]] = []
+        leases: list[tuple[int, int, str]] = []
+        for job in jobs:
+            seq = next(self._next_seq)
+            self._jobs[job.id] = job
+            self._seq[job.id] = seq
+            if job.status == JobStatus.IN_PROGRESS:
+                leases.append((job.heartbeat or 0, 0, job.id))
+            elif isinstance(job.run_at, int):
+                delayed.append((job.run_at, seq, job.id))
+            else:
+                ready.append((job.id, job.type, priority_of(job), seq))
+        self._ready.extend(ready)
+        self._delayed.extend(delayed)
+        self._leases.extend(leases)
+
+    def _release(self, job: Job, run_at: int | None) -> None:
+        """Put an in-progress job back to unclaimed, in its old place in the queue."""
+        job.status = JobStatus.UNCLAIMED
+        job.worker_id = None
+        job.heartbeat = None
+        seq = self._seq[job.id]
+        if run_at is not None:
+            job.run_at = run_at
+            self._delayed.push(run_at, seq, job.id)
+        else:
+            self._ready.add(job.id, job.type, priority_of(job), seq)
+
+    def _bury(self, job: Job, reason: str, now: int) -> None:
+        """Move a job (no longer indexed as in progress) to the dead letters."""
+        del self._jobs[job.id]
+        del self._seq[job.id]
+        job.status = JobStatus.UNCLAIMED
+        job.worker_id = None
+        job.heartbeat = None
+        self._dead[job.id] = DeadLetter(job=job, reason=reason, dead_at=now)
+
+    def _promote(self, now: int) -> None:
+        """Move delayed jobs whose runAt has come into the ready index."""
+        delayed = self._delayed
+        while (entry := delayed.first()) is not None and entry[0] <= now:
+            delayed.pop()
+            job = self._jobs[entry[3]]
+            self._ready.add(job.id, job.type, priority_of(job), entry[1])
+
+    def _held(self, job_id: str, worker_id: str) -> Job:
+        """The job, if it is in progress for this worker; else JobNotFoundError saying why."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            where = " (it was dead-lettered)" if job_id in self._dead else ""
+            raise JobNotFoundError(f"job {job_id} not found{where}")
+        if job.status != JobStatus.IN_PROGRESS:
+            raise JobNotFoundError(f"job {job_id} is not in progress")
+        if job.worker_id != worker_id:
+            raise JobNotFoundError(f"job {job_id} is in progress for another worker, not {worker_id}")
+        return job
+
+    def _dead_ids(self, job_ids: list[str] | None) -> list[str]:
+        if job_ids is None:
+            return list(self._dead)
+        ids = list(dict.fromkeys(job_ids))
+        missing = [job_id for job_id in ids if job_id not in self._dead]
+        if missing:
+            raise JobNotFoundError(f"no dead letter with id {', '.join(missing[:10])}")
+        return ids
+
+    def _record_key(self, record: IdempotencyRecord) -> None:
+        self._idempotency[record.key] = record
+        self._idempotency_expiry.push(record.expires_at, 0, record.key)
+
+    def _prune_idempotency(self, now: int) -> None:
+        expiry = self._idempotency_expiry
+        while (entry := expiry.first()) is not None and entry[0] <= now:
+            expiry.pop()
+            del self._idempotency[entry[3]]
+
+    def _state_view(self) -> QueueState:
+        """The state as queue.json holds it, sharing this machine's objects (encode at once)."""
+        return QueueState(
+            broker=self._broker,
+            broker_heartbeat=self._broker_heartbeat,
+            jobs=list(self._jobs.values()),
+            completed_total=self._completed_total,
+            broker_id=self._broker_id if self._broker_id is not None else UNSET,
+            commit_seq=self._commit_seq,
+            dead_letters=list(self._dead.values()) or UNSET,
+            idempotency=list(self._idempotency.values()) or UNSET,
+        )
+
+
+def _page(items: Iterable[_T], offset: int, limit: int | None) -> list[_T]:
+    if offset < 0 or (limit is not None and limit < 0):
+        raise InvalidRequestError(f"offset and limit must not be negative, got {offset} and {limit}")
+    return list(itertools.islice(items, offset, None if limit is None else offset + limit))
