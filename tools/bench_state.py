@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import msgspec
-from osqueue_core._state import QueueStateMachine
+from osqueue_core import QueueStateMachine
 from osqueue_types import Claim, ClaimResult, Complete, Enqueue, Fail, Heartbeat, NewJob
 
 T0 = 1_706_000_000_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from msgspec import UNSET, UnsetType
-from osqueue_core._state import ExpiryReport, QueueCounts
+from osqueue_core import ExpiryReport, QueueCounts
 from osqueue_types import (
     DEFAULT_MAX_ATTEMPTS,
     Claim,

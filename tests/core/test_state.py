@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from osqueue_core._state import ExpiryReport, QueueCounts, QueueStateMachine
+from osqueue_core import ExpiryReport, QueueCounts, QueueStateMachine
 from osqueue_types import (
     DEFAULT_IDEMPOTENCY_RETENTION_MS,
     DEFAULT_MAX_ATTEMPTS,

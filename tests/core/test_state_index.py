@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 import msgspec
+from osqueue_core import QueueStateMachine
 from osqueue_core._index import LazyHeap, ReadyIndex
-from osqueue_core._state import QueueStateMachine
 from osqueue_types import Claim, ClaimResult, Complete, Enqueue, Fail, Heartbeat, NewJob
 
 T0 = 1_706_000_000_000

@@ -9,7 +9,7 @@ import msgspec
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from osqueue_core._state import QueueStateMachine
+from osqueue_core import QueueStateMachine
 from osqueue_types import (
     Claim,
     Complete,
