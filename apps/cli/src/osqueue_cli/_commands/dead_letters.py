@@ -42,10 +42,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(listing)
         return 0
-    table = Table(
-        title=f"{len(listing.dead_letters)} of {listing.total} dead letter(s) in queue {args.queue!r}",
-        title_justify="left",
-    )
+    out = console()
+    out.print(f"{len(listing.dead_letters)} of {listing.total} dead letter(s) in queue {args.queue!r}")
+    table = Table()
     for column in ("id", "type", "attempts", "dead", "reason"):
         table.add_column(column, no_wrap=column == "id")
     table.add_column("payload", overflow="ellipsis", max_width=50)
@@ -59,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
             shorten(letter.reason, 60),
             shorten(json.dumps(job.payload)),
         )
-    console().print(table)
+    out.print(table)
     return 0
 
 

@@ -34,11 +34,12 @@ def _run(args: argparse.Namespace) -> int:
         print_json(listing)
         return 0
     shown = len(listing.jobs)
-    table = Table(
-        title=f"{shown} job(s) shown; queue {args.queue!r} at {listing.broker_address}: "
-        f"{listing.unclaimed} unclaimed, {listing.in_progress} in progress",
-        title_justify="left",
+    out = console()
+    out.print(
+        f"{shown} job(s) shown; queue {args.queue!r} at {listing.broker_address}: "
+        f"{listing.unclaimed} unclaimed, {listing.in_progress} in progress, {listing.delayed} delayed"
     )
+    table = Table()
     for column in ("id", "type", "status", "attempts", "priority", "worker", "created", "runs", "last error"):
         table.add_column(column, no_wrap=column == "id")
     table.add_column("payload", overflow="ellipsis", max_width=50)
@@ -55,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
             shorten(job.last_error or "-", 40),
             shorten(json.dumps(job.payload)),
         )
-    console().print(table)
+    out.print(table)
     return 0
 
 

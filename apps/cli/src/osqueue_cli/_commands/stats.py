@@ -26,7 +26,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(stats)
         return 0
-    table = Table(title=f"queue {args.queue!r} at {stats.broker_address}", title_justify="left")
+    out = console()
+    out.print(f"queue {args.queue!r} at {stats.broker_address}")
+    table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
     for label, value in (
@@ -38,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
         ("completed (all time)", stats.completed_total),
     ):
         table.add_row(label, str(value))
-    console().print(table)
+    out.print(table)
     return 0
 
 
