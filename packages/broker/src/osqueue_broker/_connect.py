@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._auth import TokenAuth
 from ._operations import QueueOperations
 from ._rest import dead_letter_selection
+from ._views import unclaimed
 
 logger = logging.getLogger("osqueue.broker")
 
@@ -182,7 +183,7 @@ class ConnectQueueService(pb.QueueService):
             c = self.ops.stats()
             return pb.GetStatsResponse(
                 total=c.total,
-                unclaimed=c.unclaimed,
+                unclaimed=unclaimed(c),
                 in_progress=c.in_progress,
                 broker_address=self.ops.address,
                 completed_total=c.completed_total,
@@ -205,7 +206,7 @@ class ConnectQueueService(pb.QueueService):
             return pb.ListJobsResponse(
                 jobs=[_job_info(job) for job in jobs],
                 total=c.total,
-                unclaimed=c.unclaimed,
+                unclaimed=unclaimed(c),
                 in_progress=c.in_progress,
                 completed_total=min(c.completed_total, _INT32_MAX),
                 broker_address=self.ops.address,

@@ -10,6 +10,8 @@ from prometheus_client.core import CounterMetricFamily, Metric
 
 # Gauges read the live state when scraped, so the commit path does not pay for them.
 QueueDepth = Callable[[str], float]
+# Disjoint: ready (claimable now) + delayed + in_progress jobs are the queue; dead letters aside.
+DEPTH_STATUSES = ("ready", "delayed", "in_progress", "dead_letter")
 
 
 class BrokerMetrics:
@@ -45,7 +47,7 @@ class BrokerMetrics:
     ) -> None:
         """Attach the live readers behind the gauges and the storage error count."""
         self._storage_errors = storage_errors
-        for status in ("unclaimed", "delayed", "in_progress", "dead_letters"):
+        for status in DEPTH_STATUSES:
             self._depth.labels(status=status).set_function(functools.partial(depth, status))
         self._leader.set_function(lambda: 1.0 if is_leader() else 0.0)
 

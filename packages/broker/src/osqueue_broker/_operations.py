@@ -74,6 +74,11 @@ class QueueOperations:
             return self.address
         return self.election.current_leader() if self.election is not None else None
 
+    @property
+    def parked_claims(self) -> int:
+        """Long-poll claims waiting for a job right now."""
+        return len(self._waiters)
+
     def on_leader(self, engine: GroupCommitEngine) -> None:
         self._engine = engine
         self._waiters.bind(self._has_claimable, self._claimable_count)
@@ -278,8 +283,9 @@ class QueueOperations:
         engine = self._engine
         if engine is None or not engine.is_running:
             return 0.0
-        counts = engine.machine.stats(_now_ms())
-        return float(getattr(counts, status))
+        c = engine.machine.stats(_now_ms())
+        by_status = {"ready": c.unclaimed, "delayed": c.delayed, "in_progress": c.in_progress}
+        return float(by_status.get(status, c.dead_letters))
 
     def _storage_errors(self) -> float:
         engine = self._engine

@@ -15,6 +15,12 @@ from ._wire import (
 )
 
 
+def unclaimed(counts: QueueCounts) -> int:
+    """`unclaimed` on the wire counts every job waiting for a worker, delayed ones included
+    (`delayed` is the part of it not yet due), so `total == unclaimed + inProgress` as before."""
+    return counts.unclaimed + counts.delayed
+
+
 def new_job(body: SubmitJobBody) -> NewJob:
     return NewJob(
         payload=body.payload,
@@ -35,7 +41,7 @@ def claimed_reply(job: ClaimedJob) -> ClaimedJobReply:
 def stats_reply(counts: QueueCounts, address: str) -> StatsReply:
     return StatsReply(
         total=counts.total,
-        unclaimed=counts.unclaimed,
+        unclaimed=unclaimed(counts),
         in_progress=counts.in_progress,
         completed_total=counts.completed_total,
         broker_address=address,
@@ -47,7 +53,7 @@ def stats_reply(counts: QueueCounts, address: str) -> StatsReply:
 def list_reply(counts: QueueCounts, jobs: list[Job], address: str) -> ListJobsReply:
     return ListJobsReply(
         total=counts.total,
-        unclaimed=counts.unclaimed,
+        unclaimed=unclaimed(counts),
         in_progress=counts.in_progress,
         completed_total=counts.completed_total,
         broker_address=address,
