@@ -67,6 +67,8 @@ class Tally:
     complete: list[float] = field(default_factory=list)
     # Latency scenario: from the submit's answer to the waiting worker's claim answer.
     delivery: list[float] = field(default_factory=list)
+    # Most jobs submitted in the timed window and not yet completed at once (queue growth).
+    peak_queued: int = 0
     last_error: str | None = None
     # Set when a task failed too often in a row: every task stops, the run ends early.
     aborted: bool = False
@@ -185,6 +187,7 @@ async def _produce(connect: Connector, slots: _Slots, tally: Tally, *, record: b
             if record:
                 tally.submit.append(time.perf_counter() - started)
             tally.submitted += 1
+            tally.peak_queued = max(tally.peak_queued, tally.submitted - tally.completed)
     finally:
         await conn.close()
 
@@ -209,6 +212,7 @@ async def _produce_batches(
             if record:
                 tally.submit.append(time.perf_counter() - started)
             tally.submitted += count
+            tally.peak_queued = max(tally.peak_queued, tally.submitted - tally.completed)
     finally:
         await conn.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ._load import LoadPlan, Tally
+from ._load import LoadPlan, Tally, prefill_count
 from ._measure import LOADGEN_BOUND_PCT, Snapshot, cpu_pct, percentile_ms
 
 
@@ -26,6 +26,8 @@ class ScenarioResult:
     completed: int
     errors: int
     empty_claims: int
+    # Most jobs in the queue at once (prefill included): every commit encodes all of them.
+    peak_queued: int
     timed_out: bool
     # A task failed too many requests in a row and the run stopped early.
     aborted: bool
@@ -107,6 +109,7 @@ def summarize(
         completed=tally.completed,
         errors=tally.errors,
         empty_claims=tally.empty_claims,
+        peak_queued=prefill_count(plan) + tally.peak_queued,
         timed_out=timed_out,
         aborted=tally.aborted,
         last_error=tally.last_error,
