@@ -125,6 +125,8 @@ async def test_fail_retry_and_dead_letters(client: OsqueueClient) -> None:
     assert (letter.job.id, letter.job.payload) == (job_id, {"x": 1})
     assert letter.job.last_error == "RuntimeError: boom twice"
     assert (await client.stats()).dead_letters == 1
+    dead = await client.get_job(job_id)
+    assert (dead.status, dead.last_error) == ("dead_letter", "RuntimeError: boom twice")
 
     assert await client.requeue_dead_letters([job_id]) == 1
     (requeued,) = await client.claim("w")

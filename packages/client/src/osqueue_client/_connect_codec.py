@@ -8,7 +8,6 @@ from typing import Any
 import msgspec
 from google.protobuf.message import Message
 from osqueue_proto.v1 import queue_pb2 as pb
-from osqueue_types import JobStatus
 
 from ._calls import (
     Call,
@@ -99,7 +98,7 @@ def _claimed(data: bytes) -> ClaimedJobs:
 def _job_info(job: pb.JobInfo) -> JobInfo:
     return JobInfo(
         id=job.id,
-        status=JobStatus(job.status),
+        status=job.status,
         payload=msgspec.json.decode(job.payload) if job.payload else None,
         type=job.type or None,
         worker_id=job.worker_id or None,

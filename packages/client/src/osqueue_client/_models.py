@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from osqueue_types import JobStatus, PayloadValidationError
+from osqueue_types import PayloadValidationError
 
 from ._durations import Duration
 
@@ -33,7 +33,8 @@ class JobInfo(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     """One job as the broker reports it. `payload` is the plain JSON value (no registry decoding)."""
 
     id: JobId
-    status: JobStatus
+    # "unclaimed" or "in_progress" (a JobStatus), or "dead_letter" for a job read from the dead letters.
+    status: str
     payload: Any
     type: str | None = None
     worker_id: str | None = None
