@@ -12,7 +12,7 @@ import msgspec
 import pytest
 from osqueue_broker import BrokerServer
 from osqueue_client import JobSpec, OsqueueClient
-from osqueue_types import JobStatus
+from osqueue_types import AuthError, JobStatus
 from osqueue_worker import JobContext, RetryPolicy, Worker
 
 from .conftest import MakeClient, eventually
@@ -398,3 +398,34 @@ def test_retry_policy_backs_off_exponentially_within_bounds() -> None:
     jittered = RetryPolicy(base=1.0, factor=2.0, max_delay=100.0, jitter=0.2)
     delays = [jittered.delay(3) for _ in range(200)]
     assert all(3.2 <= d <= 4.8 for d in delays) and len(set(delays)) > 1
+
+
+async def test_errors_retrying_cannot_fix_end_run(start_broker: Any, make_client: MakeClient) -> None:
+    broker = await start_broker(auth_token="s3cret")
+    client = await make_client(broker.url, auth_token="s3cret")
+    wrong = OsqueueClient(broker.url, auth_token="wrong")
+    worker = Worker(wrong, {"t": lambda payload: None})
+    with pytest.raises(AuthError):
+        await asyncio.wait_for(worker.run(handle_signals=False), timeout=10)
+    assert not worker.running
+    await wrong.aclose()
+    assert (await client.stats()).total == 0
+
+
+async def test_a_hook_that_raises_does_not_break_the_job(client: OsqueueClient) -> None:
+    claimed: list[str] = []
+
+    def on_claimed(ctx: JobContext) -> None:
+        claimed.append(ctx.job_id)
+        raise RuntimeError("hook bug")
+
+    async def on_completed(ctx: JobContext, result: Any) -> None:
+        raise RuntimeError("async hook bug")
+
+    worker = Worker(client, {"t": lambda payload: payload}, on_claimed=on_claimed, on_completed=on_completed)
+    await worker.stop()  # not running: nothing to do
+    worker.start()
+    job_id = await client.submit("t", 1)
+    await eventually(lambda: completed(client, 1))
+    await worker.stop()
+    assert claimed == [job_id]

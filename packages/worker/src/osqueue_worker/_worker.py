@@ -151,11 +151,15 @@ class Worker:
     async def stop(self, graceful: bool = True, grace_period: float | None = None) -> None:
         """Stop claiming; let running jobs finish for `grace_period` seconds (0 when not graceful),
         then cut them short and give them back to the broker for another attempt."""
-        self._request_stop(grace_period if graceful else 0.0)
-        if self._background is not None:
-            await asyncio.shield(self._background)
+        background = self._background
+        if background is not None and not background.done():
+            self._request_stop(grace_period if graceful else 0.0)
+            await asyncio.shield(background)
         elif self._running:
+            self._request_stop(grace_period if graceful else 0.0)
             await self._stopped.wait()
+        elif background is not None:
+            await background  # already ended: surface what ended it
 
     # --- main loops ------------------------------------------------------------------------
 
@@ -302,9 +306,11 @@ class Worker:
         ctx = job.ctx
         await call_hook(self.hooks.on_claimed, ctx)
         handler = self._handlers.get(claimed.type or "")
+        if handler is None:
+            # Claims name only handled types, so this is a broker bug: let another worker try.
+            await self._give_back(job, WorkerExecutionError(f"no handler for job type {claimed.type!r}"))
+            return
         try:
-            if handler is None:
-                raise PayloadValidationError(f"this worker has no handler for job type {claimed.type!r}")
             payload = handler.payload_for(claimed)
         except PayloadValidationError as exc:
             logger.warning("osqueue worker %s: job %s dead-lettered: %s", self.worker_id, ctx.job_id, exc)
@@ -327,7 +333,15 @@ class Worker:
         elif job.abort_reason == "shutdown":
             await self._give_back(job, WorkerExecutionError("worker shut down before the job finished"))
         elif isinstance(result, BaseException):
-            logger.info("osqueue worker %s: job %s failed: %r", self.worker_id, ctx.job_id, result)
+            logger.warning(
+                "osqueue worker %s: job %s (%s, attempt %d of %d) failed",
+                self.worker_id,
+                ctx.job_id,
+                ctx.type,
+                ctx.attempt,
+                ctx.max_attempts,
+                exc_info=result,
+            )
             await self._give_back(job, result)
         else:
             await self._complete(job, result)
