@@ -47,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
         table.add_row(
             job.id,
             job.type or "-",
-            job.status.value,
+            str(job.status),
             f"{job.attempts}/{job.max_attempts}",
             str(job.priority),
             job.worker_id or "-",
