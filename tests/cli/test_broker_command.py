@@ -126,6 +126,7 @@ def test_bad_configuration_exits_with_one_clear_line(args: list[str], expected: 
         ({"BROKER_HEARTBEAT_INTERVAL_MS": "9000"}, "must be less than half the heartbeat timeout"),
         ({"BROKER_PORT": "eighty"}, "BROKER_PORT must be an integer"),
         ({"JOB_HEARTBEAT_TIMEOUT_MS": "-5"}, "JOB_HEARTBEAT_TIMEOUT_MS must not be negative"),
+        ({"OSQUEUE_QUEUE": "a/b"}, "invalid queue name 'a/b'"),
     ],
 )
 def test_bad_environment_is_named_in_one_line(

@@ -35,6 +35,7 @@ FLAG_SETTINGS: dict[str, tuple[str, str]] = {
 def broker_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> BrokerConfig:
     """BrokerConfig from the environment, with every given flag taking precedence."""
     from osqueue_broker import BrokerConfig
+    from osqueue_types import ConfigError, queue_state_key
 
     environ = dict(os.environ if env is None else env)
     overrides: dict[str, Any] = {}
@@ -46,6 +47,10 @@ def broker_config(args: argparse.Namespace, env: Mapping[str, str] | None = None
             overrides[field] = _address(value) if dest == "advertise_address" else value
     config = dataclasses.replace(BrokerConfig.from_env(environ), **overrides)
     config.validate()
+    try:
+        queue_state_key(config.queue)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return config
 
 
