@@ -222,6 +222,8 @@ BAD_REQUESTS: list[tuple[str, str, Any, int, str]] = [
     ("POST", "/v1/dead-letters/requeue", {}, 400, "InvalidRequestError"),
     ("POST", "/v1/dead-letters/delete", {"jobIds": ["a"], "all": True}, 400, "InvalidRequestError"),
     ("GET", "/v1/nothing-here", None, 404, "InvalidRequestError"),
+    ("POST", "/v1/jobs//complete", {"workerId": "w"}, 404, "InvalidRequestError"),
+    ("POST", "/v1/jobs/x/complete/more", {"workerId": "w"}, 404, "InvalidRequestError"),
     ("DELETE", "/v1/jobs", None, 405, "InvalidRequestError"),
 ]
 
@@ -360,3 +362,18 @@ async def test_openapi_document_is_valid(http: httpx.AsyncClient) -> None:
     schemas = document["components"]["schemas"]
     assert schemas["SubmitJobBody"]["properties"]["maxAttempts"]["anyOf"][0]["minimum"] == 1
     msgspec.json.decode(msgspec.json.encode(document))
+
+
+async def test_the_starlette_app_alone_serves_the_same_api(broker: BrokerServer) -> None:
+    """`server.app` (without the served hot-path shortcut) answers every route the same way."""
+    transport = httpx.ASGITransport(app=broker.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://broker") as http:
+        job_id = await submit(http, {"via": "asgi"})
+        assert (await claim(http))["jobId"] == job_id
+        beat = await http.post(f"/v1/jobs/{job_id}/heartbeat", json={"workerId": "w1"})
+        assert beat.status_code == 204
+        failed = await http.post(f"/v1/jobs/{job_id}/fail", json={"workerId": "w1", "deadLetter": True})
+        assert failed.json() == {"deadLettered": True}
+        missing = await http.post("/v1/jobs/nope/complete", json={"workerId": "w1"})
+        assert (missing.status_code, missing.json()["_tag"]) == (404, "JobNotFoundError")
+        assert (await http.post("/v1/jobs/x/unknown-action", json={})).status_code == 404

@@ -11,9 +11,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from ._auth import TokenAuth
 from ._connect import ConnectEdge, ConnectQueueService, QueueConnectApp
+from ._hot import HotPaths
 from ._http import error_response, json_response
 from ._metrics import BrokerMetrics
 from ._openapi import build_openapi
@@ -33,7 +35,8 @@ def build_app(
     storage: StorageBackend,
     max_payload_bytes: int,
     max_request_bytes: int,
-) -> Starlette:
+) -> tuple[Starlette, ASGIApp]:
+    """The Starlette app, and the stack to serve: the app behind the hot-path shortcut."""
     rest = RestApi(
         ops, auth, storage=storage, max_payload_bytes=max_payload_bytes, max_request_bytes=max_request_bytes
     )
@@ -69,7 +72,7 @@ def build_app(
         return error_response(InvalidRequestError(message), exc.status_code)
 
     handlers: dict[Any, Any] = {OsqueueError: osqueue_error, HTTPException: http_error}
-    return Starlette(
+    app = Starlette(
         routes=[
             *rest.routes(),
             Route("/healthz", healthz, methods=["GET"]),
@@ -80,3 +83,4 @@ def build_app(
         ],
         exception_handlers=handlers,
     )
+    return app, HotPaths(app, rest)

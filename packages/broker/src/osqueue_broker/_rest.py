@@ -48,18 +48,30 @@ class RestApi:
         self._worker = msgspec.json.Decoder(w.WorkerBody)
         self._fail = msgspec.json.Decoder(w.FailJobBody)
         self._dead = msgspec.json.Decoder(w.DeadLettersBody)
+        # The worker and producer hot paths, also served without Starlette's router (`HotPaths`).
+        g = self._guard
+        self.hot_posts: dict[str, Handler] = {
+            "/v1/jobs": g(self.submit_job),
+            "/v1/jobs/batch": g(self.submit_jobs),
+            "/v1/jobs/claim": g(self.claim_job),
+        }
+        self.hot_job_posts: dict[str, Handler] = {
+            "heartbeat": g(self.heartbeat),
+            "complete": g(self.complete_job),
+            "fail": g(self.fail_job),
+        }
 
     def routes(self) -> list[BaseRoute]:
         g = self._guard
+        posts = self.hot_posts
+        job_posts = self.hot_job_posts
         return [
-            Route("/v1/jobs", g(self.submit_job), methods=["POST"]),
+            Route("/v1/jobs", posts["/v1/jobs"], methods=["POST"]),
             Route("/v1/jobs", g(self.list_jobs), methods=["GET"]),
-            Route("/v1/jobs/batch", g(self.submit_jobs), methods=["POST"]),
-            Route("/v1/jobs/claim", g(self.claim_job), methods=["POST"]),
+            Route("/v1/jobs/batch", posts["/v1/jobs/batch"], methods=["POST"]),
+            Route("/v1/jobs/claim", posts["/v1/jobs/claim"], methods=["POST"]),
             Route("/v1/jobs/{id}", g(self.get_job), methods=["GET"]),
-            Route("/v1/jobs/{id}/heartbeat", g(self.heartbeat), methods=["POST"]),
-            Route("/v1/jobs/{id}/complete", g(self.complete_job), methods=["POST"]),
-            Route("/v1/jobs/{id}/fail", g(self.fail_job), methods=["POST"]),
+            *(Route(f"/v1/jobs/{{id}}/{name}", post, methods=["POST"]) for name, post in job_posts.items()),
             Route("/v1/stats", g(self.stats), methods=["GET"]),
             Route("/v1/dead-letters", g(self.list_dead_letters), methods=["GET"]),
             Route("/v1/dead-letters/requeue", g(self.requeue_dead_letters), methods=["POST"]),

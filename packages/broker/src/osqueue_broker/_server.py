@@ -94,7 +94,8 @@ class BrokerServer:
         self.storage = storage
         self.metrics = BrokerMetrics()
         self.ops = QueueOperations(queue=queue, max_wait_ms=max_wait_ms, metrics=self.metrics)
-        self.app: Starlette = build_app(
+        self.app: Starlette
+        self.app, self._served = build_app(
             self.ops,
             TokenAuth(auth_token),
             self.metrics,
@@ -176,7 +177,7 @@ class BrokerServer:
             raise
         server = self._server = _EmbeddedServer(
             uvicorn.Config(
-                self.app,
+                self._served,
                 http="httptools",
                 ws="websockets-sansio",
                 ws_max_size=config.max_request_bytes,
