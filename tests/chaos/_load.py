@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from osqueue_client import JobSpec, OsqueueClient
+from osqueue_client import JobSpec, OsqueueClient, QueueStats
 from osqueue_worker import JobContext, Worker
 
 JOB_TYPE = "chaos"
@@ -173,6 +173,17 @@ async def wait_until_all_ran(ledger: Ledger, producers: Sequence[asyncio.Task[No
         f"after {timeout}s: {missing} of {len(ledger.acked)} acknowledged jobs never ran "
         f"(producers done: {all(task.done() for task in producers)})"
     )
+
+
+async def wait_drained(client: OsqueueClient, timeout: float = 60.0) -> QueueStats:
+    """Stats once the queue is empty (the last completions land just after the last handler
+    returned), or as they are when `timeout` runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = await client.stats()
+        if stats.total == 0 or time.monotonic() > deadline:
+            return stats
+        await asyncio.sleep(0.2)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -25,7 +25,7 @@ from osqueue_storage import open_storage
 from osqueue_types import QUEUE_STATE_KEY, decode_state
 
 from ._brokers import FAST_LEASE_ENV, BrokerFleet
-from ._load import Ledger, chaos_worker, produce, wait_until_all_ran
+from ._load import Ledger, chaos_worker, produce, wait_drained, wait_until_all_ran
 from .conftest import Report
 
 pytestmark = pytest.mark.slow
@@ -118,7 +118,7 @@ async def test_leader_crash_loop(fleet: BrokerFleet, storage_url: str, report: R
         kills_done = time.monotonic() - started
         await wait_until_all_ran(ledger, producers, timeout=120)
         all_ran = time.monotonic() - started
-        stats = await _wait_drained(clients[0])
+        stats = await wait_drained(clients[0])
         drained = time.monotonic() - started
     finally:
         await asyncio.gather(*(worker.stop(grace_period=5) for worker in workers))
@@ -165,16 +165,6 @@ def _longest_gap(times: list[float], start: float, end: float) -> float | None:
     if len(window) < 2:
         return None
     return max(b - a for a, b in itertools.pairwise(window))
-
-
-async def _wait_drained(client: OsqueueClient, timeout: float = 60.0) -> Any:
-    """The last completions land shortly after the last handler returned."""
-    deadline = time.monotonic() + timeout
-    while True:
-        stats = await client.stats()
-        if stats.total == 0 or time.monotonic() > deadline:
-            return stats
-        await asyncio.sleep(0.2)
 
 
 async def _read_state(storage_url: str) -> Any:
