@@ -105,6 +105,8 @@ async def test_errors_carry_error_info(client: pb.QueueServiceClient) -> None:
     bad_requests = [
         client.submit_job(pb.SubmitJobRequest(payload=b"{not json")),
         client.submit_job(pb.SubmitJobRequest(payload=b"")),
+        client.submit_job(pb.SubmitJobRequest(payload=b'"\xff"')),
+        client.submit_job(pb.SubmitJobRequest(payload=b"[" * 100_000 + b"]" * 100_000)),
         client.submit_job(pb.SubmitJobRequest(payload=b"1", max_attempts=0)),
         client.submit_job(pb.SubmitJobRequest(payload=b"1", delay_ms=-1)),
         client.submit_job(pb.SubmitJobRequest(payload=b"1", queue="other")),

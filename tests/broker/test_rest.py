@@ -181,12 +181,16 @@ async def test_idempotent_retry_returns_the_first_id(http: httpx.AsyncClient) ->
     assert (await http.get("/v1/stats")).json()["total"] == 1
 
 
+DEEP = b"[" * 100_000 + b"]" * 100_000
 BAD_REQUESTS: list[tuple[str, str, Any, int, str]] = [
     ("POST", "/v1/jobs", b'{"payload": {', 400, "InvalidRequestError"),
     ("POST", "/v1/jobs", b"not json", 400, "InvalidRequestError"),
     ("POST", "/v1/jobs", b'{"payload": nul}', 400, "InvalidRequestError"),
     ("POST", "/v1/jobs", b"[1, 2]", 400, "InvalidRequestError"),
     ("POST", "/v1/jobs", b"", 400, "InvalidRequestError"),
+    ("POST", "/v1/jobs", b'{"payload": "\xff"}', 400, "InvalidRequestError"),
+    ("POST", "/v1/jobs", b'{"payload": ' + DEEP + b"}", 400, "InvalidRequestError"),
+    ("POST", "/v1/jobs", {"payload": 1, "maxAttempts": 2**40}, 400, "InvalidRequestError"),
     ("POST", "/v1/jobs", {"type": "no payload"}, 400, "InvalidRequestError"),
     ("POST", "/v1/jobs", {"payload": 1, "maxAttempts": -1}, 400, "InvalidRequestError"),
     ("POST", "/v1/jobs", {"payload": 1, "maxAttempts": 0}, 400, "InvalidRequestError"),
@@ -218,6 +222,8 @@ BAD_REQUESTS: list[tuple[str, str, Any, int, str]] = [
     ("GET", "/v1/jobs/nope", None, 404, "JobNotFoundError"),
     ("GET", "/v1/jobs?status=done", None, 400, "InvalidRequestError"),
     ("GET", "/v1/jobs?limit=-1", None, 400, "InvalidRequestError"),
+    ("GET", "/v1/jobs?offset=99999999999999999999", None, 400, "InvalidRequestError"),
+    ("GET", "/v1/jobs?limit=" + "9" * 5000, None, 400, "InvalidRequestError"),
     ("GET", "/v1/dead-letters?offset=x", None, 400, "InvalidRequestError"),
     ("POST", "/v1/dead-letters/requeue", {}, 400, "InvalidRequestError"),
     ("POST", "/v1/dead-letters/delete", {"jobIds": ["a"], "all": True}, 400, "InvalidRequestError"),

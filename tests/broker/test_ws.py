@@ -94,6 +94,9 @@ async def test_every_method(broker: BrokerServer) -> None:
         assert ok(await rpc.call("listJobs", {"status": "in_progress"}))["jobs"][0]["payload"] == 4
         assert ok(await rpc.call("deleteDeadLetters", {"all": True})) == {"count": 0}
         assert ok(await rpc.call("getStats"))["completedTotal"] == 2
+        await ws.send('{"id": 7, "method": "getStats", "params": null}')
+        reply = json.loads(await ws.recv())
+        assert reply["id"] == 7 and ok(reply)["total"] == 2
 
 
 async def test_many_requests_in_flight_on_one_socket(broker: BrokerServer) -> None:
@@ -124,6 +127,7 @@ BAD_FRAMES: list[tuple[str, str]] = [
     ('{"id": "1", "method": "getJob", "params": {"jobId": "x"}}', "JobNotFoundError"),
     ('{"id": "1", "method": "getStats", "params": {"queue": "other"}}', "InvalidRequestError"),
     ('{"id": "1", "method": "requeueDeadLetters", "params": {}}', "InvalidRequestError"),
+    ('{"id": "1", "method": "listJobs", "params": {"offset": 99999999999999}}', "InvalidRequestError"),
 ]
 
 
@@ -135,12 +139,16 @@ async def test_bad_frames_get_typed_errors(broker: BrokerServer, frame: str, tag
         assert error_tag(reply) == tag
         # The socket stays usable.
         await ws.send('{"id": "2", "method": "getStats"}')
-        assert json.loads(await ws.recv())["ok"] is True
+        again = json.loads(await ws.recv())
+        assert again["ok"] is True, again
 
 
 async def test_garbage_frame_answers_with_null_id(broker: BrokerServer) -> None:
     async with websockets.connect(f"ws://{broker.address}/v1/ws") as ws:
-        for garbage in ["not json", "[1, 2]", b"\x00\xff"]:
+        nested = "[" * 100_000 + "]" * 100_000
+        deep = '{"id": "1", "method": "submitJob", "params": {"payload": ' + nested + "}}"
+        garbage_frames: list[str | bytes] = ["not json", "[1, 2]", b"\x00\xff", b'{"id": "\xff"}', deep]
+        for garbage in garbage_frames:
             await ws.send(garbage)
             reply = json.loads(await ws.recv())
             assert reply["id"] is None and error_tag(reply) == "BrokerProtocolError"

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from osqueue_types import InvalidRequestError, OsqueueError, StorageBackend
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,8 +24,6 @@ from ._operations import QueueOperations
 from ._rest import RestApi
 from ._wire import HealthReply
 from ._ws import WebSocketRpc
-
-_PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def build_app(
@@ -52,7 +51,7 @@ def build_app(
     async def metrics_text(request: Request) -> Response:
         if auth.enabled:
             auth.check_header(request.headers.get("authorization"))
-        return Response(metrics.render(), media_type=_PROMETHEUS)
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi_json(request: Request) -> Response:
         if auth.enabled:

@@ -30,6 +30,7 @@ from osqueue_types import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import TokenAuth
+from ._http import check_utf8
 from ._operations import QueueOperations
 from ._rest import dead_letter_selection
 from ._views import unclaimed
@@ -245,8 +246,9 @@ class ConnectQueueService(pb.QueueService):
             )
         try:
             # Validates the JSON; the job keeps the bytes as they are.
+            check_utf8(request.payload)
             payload = msgspec.json.decode(request.payload, type=msgspec.Raw)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError, InvalidRequestError) as exc:
             raise InvalidRequestError(f"payload is not valid UTF-8 JSON: {exc}") from None
         max_attempts = request.max_attempts if request.HasField("max_attempts") else None
         if max_attempts is not None and max_attempts < 1:

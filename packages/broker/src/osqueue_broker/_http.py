@@ -42,14 +42,26 @@ async def read_body(request: Request, limit: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def decode(decoder: msgspec.json.Decoder[_T], data: bytes) -> _T:
+def decode(decoder: msgspec.json.Decoder[_T], data: bytes | msgspec.Raw, *, utf8_checked: bool = False) -> _T:
     """Decode a JSON body; malformed JSON or wrong types become InvalidRequestError."""
+    if not utf8_checked:
+        assert isinstance(data, bytes)
+        check_utf8(data)
     try:
         return decoder.decode(data or _EMPTY_OBJECT)
     except msgspec.ValidationError as exc:
         raise InvalidRequestError(f"invalid request: {exc}") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise InvalidRequestError(f"malformed JSON body: {exc}") from None
+
+
+def check_utf8(data: bytes) -> None:
+    """JSON text is UTF-8, but msgspec does not look inside the strings of a Raw payload."""
+    if not data.isascii():
+        try:
+            data.decode()
+        except UnicodeDecodeError as exc:
+            raise InvalidRequestError(f"body is not valid UTF-8: {exc}") from None
 
 
 def encode(value: Any) -> bytes:

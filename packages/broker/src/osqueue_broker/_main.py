@@ -44,6 +44,11 @@ def run_from_env(env: Mapping[str, str] | None = None) -> int:
         except OsqueueError as exc:
             logging.getLogger("osqueue.broker").error("broker failed: %s", exc.message)
             return 1
+        except OSError as exc:
+            logging.getLogger("osqueue.broker").error(
+                "cannot listen on %s:%s: %s", config.host, config.port, exc.strerror or exc
+            )
+            return 1
     return 0
 
 

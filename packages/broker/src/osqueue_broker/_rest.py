@@ -19,6 +19,7 @@ from ._auth import TokenAuth
 from ._http import decode, error_response, json_response, no_content, read_body
 from ._operations import QueueOperations
 from ._views import claimed_reply, dead_letter_reply, job_reply, list_reply, new_job, stats_reply
+from ._wire import MAX_PAGE
 
 logger = logging.getLogger("osqueue.broker")
 
@@ -251,6 +252,6 @@ def throttle_stats(storage: StorageBackend) -> dict[str, Any]:
 def _int_param(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
-        raise InvalidRequestError(f"{name} must be a non-negative integer, got {raw!r}")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_PAGE:
+        raise InvalidRequestError(f"{name} must be an integer 0..{MAX_PAGE}, got {raw!r}")
     return int(raw)

@@ -21,6 +21,8 @@ WaitMs = Annotated[int, Meta(ge=0, le=60_000)]
 ClaimLimit = Annotated[int, Meta(ge=1, le=1000)]
 WorkerId = Annotated[str, Meta(min_length=1, max_length=256)]
 JobId = Annotated[str, Meta(min_length=1, max_length=256)]
+MAX_PAGE = _INT32_MAX
+Page = Annotated[int, Meta(ge=0, le=MAX_PAGE)]
 
 
 class _Body(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -93,14 +95,14 @@ class GetJobParams(_Body):
 class ListJobsParams(_Body):
     status: str | None = None
     type: str | None = None
-    offset: Annotated[int, Meta(ge=0)] = 0
-    limit: Annotated[int, Meta(ge=0)] | None = None
+    offset: Page = 0
+    limit: Page | None = None
     queue: str | None = None
 
 
 class ListDeadLettersParams(_Body):
-    offset: Annotated[int, Meta(ge=0)] = 0
-    limit: Annotated[int, Meta(ge=0)] | None = None
+    offset: Page = 0
+    limit: Page | None = None
     queue: str | None = None
 
 

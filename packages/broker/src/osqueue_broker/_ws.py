@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import _wire as w
 from ._auth import TokenAuth
-from ._http import decode
+from ._http import check_utf8, decode
 from ._operations import QueueOperations
 from ._rest import dead_letter_selection
 from ._views import claimed_reply, dead_letter_reply, job_reply, list_reply, new_job, stats_reply
@@ -34,12 +34,13 @@ logger = logging.getLogger("osqueue.broker")
 MAX_IN_FLIGHT = 256
 
 _EMPTY = w.NoJobReply()
+_NO_PARAMS = msgspec.Raw(b"{}")
 
 
 class _Frame(msgspec.Struct):
     id: str | int | None = None
     method: str = ""
-    params: msgspec.Raw = msgspec.Raw(b"{}")
+    params: msgspec.Raw = _NO_PARAMS
 
 
 class _Ok(msgspec.Struct):
@@ -58,7 +59,7 @@ class _AuthParams(msgspec.Struct):
     token: str
 
 
-Method = Callable[[bytes], Awaitable[Any]]
+Method = Callable[[msgspec.Raw], Awaitable[Any]]
 
 
 class WebSocketRpc:
@@ -103,8 +104,9 @@ class WebSocketRpc:
                 data = message.get("text")
                 raw = data.encode() if data is not None else message.get("bytes") or b""
                 try:
+                    check_utf8(raw)
                     frame = self._frames.decode(raw)
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, OsqueueError) as exc:
                     await self._send_error(websocket, None, BrokerProtocolError(f"invalid frame: {exc}"))
                     continue
                 if frame.method == "auth":
@@ -166,8 +168,11 @@ class WebSocketRpc:
     def _params(self, struct: type[Any], handler: Callable[[Any], Awaitable[Any]]) -> Method:
         decoder = msgspec.json.Decoder(struct)
 
-        async def method(raw: bytes) -> Any:
-            params = decode(decoder, b"{}" if raw == b"null" else raw)
+        async def method(raw: msgspec.Raw) -> Any:
+            if len(raw) == 4 and bytes(raw) == b"null":
+                raw = _NO_PARAMS
+            # The frame as a whole was checked for UTF-8 already.
+            params = decode(decoder, raw, utf8_checked=True)
             self.ops.check_queue(params.queue)
             return await handler(params)
 
