@@ -14,8 +14,9 @@ rates say (for targeted tests; `NO_FAULTS` turns the random draws off).
 
 Every PUT of a key ending in `record_suffix` that upstream accepted (200) is kept in
 `accepted_writes`, in the order upstream answered, so a test can decode every version of the
-object that ever existed. Clients keep their connections alive; upstream gets one connection
-per request (`Connection: close`), which keeps the framing simple.
+object that ever existed; `exchanges` lists every forwarded request with upstream's status.
+Clients keep their connections alive; upstream gets one connection per request
+(`Connection: close`), which keeps the framing simple.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -56,6 +58,14 @@ class FaultRates:
 NO_FAULTS = FaultRates(drop_before=0.0, drop_after=0.0, error_500=0.0, error_503=0.0, latency=0.0)
 
 
+@dataclass(frozen=True)
+class Exchange:
+    at: float  # time.monotonic() when upstream answered
+    method: str
+    path: str
+    status: int
+
+
 @dataclass
 class _Request:
     method: str
@@ -85,6 +95,7 @@ class FaultProxy:
         self._record_suffix = record_suffix
         self.counts: Counter[str] = Counter()
         self.accepted_writes: list[bytes] = []
+        self.exchanges: list[Exchange] = []
         self._forced: list[tuple[str, str]] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -173,6 +184,7 @@ class FaultProxy:
             await asyncio.sleep(self._random.uniform(low, high) / 1000)
         status, reason, headers, body = await self._forward(request)
         self.counts["forwarded"] += 1
+        self.exchanges.append(Exchange(time.monotonic(), request.method, request.path, status))
         if request.method == "PUT" and status == 200 and request.path.endswith(self._record_suffix):
             self.accepted_writes.append(request.body)
         if fault == "drop_after":
