@@ -45,17 +45,17 @@ def s3_url(moto_server: str) -> str:
     return f"s3://{create_s3_bucket(moto_server)}/chaos?endpoint={moto_server}"
 
 
+def write_report(config: pytest.Config, name: str, summary: dict[str, Any]) -> Path:
+    """Prints a figure summary (visible with -s) and writes it to test-output/chaos/<name>.json."""
+    out_dir = config.rootpath / "test-output" / "chaos"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    text = json.dumps(summary, indent=2, sort_keys=True, default=str)
+    path.write_text(text + "\n")
+    print(f"\n[chaos] {name}:\n{text}")
+    return path
+
+
 @pytest.fixture
 def report(request: pytest.FixtureRequest) -> Report:
-    """Prints a figure summary (visible with -s) and writes it to test-output/chaos/<name>.json."""
-    out_dir = request.config.rootpath / "test-output" / "chaos"
-
-    def write(name: str, summary: dict[str, Any]) -> Path:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"{name}.json"
-        text = json.dumps(summary, indent=2, sort_keys=True, default=str)
-        path.write_text(text + "\n")
-        print(f"\n[chaos] {name}:\n{text}")
-        return path
-
-    return write
+    return lambda name, summary: write_report(request.config, name, summary)

@@ -159,7 +159,7 @@ async def test_paused_leader_steps_down_after_resuming(
                 Counter(f"{x.status} {x.body.get('_tag', '')}".strip() for x in after_resume)
             ),
             "a_write_statuses_after_resume": writes_after_resume,
-            "a_stepped_down_by": _step_down_reason(a_log),
+            "a_stepped_down_by": _step_down_reasons(a_log),
             "acked_total": len(acked),
             "acked_missing_from_storage": len(acked - stored),
         },
@@ -172,7 +172,7 @@ async def test_paused_leader_steps_down_after_resuming(
     assert all(x.status == 200 or x in refused for x in after_resume), after_resume
     assert all(x.body.get("leader") == b.address for x in refused[-5:])
     assert acked <= stored, f"{len(acked - stored)} acknowledged jobs are missing"
-    assert _step_down_reason(a_log) is not None, a_log[-3000:]
+    assert _step_down_reasons(a_log), a_log[-3000:]
     if writes_after_resume is not None:
         assert all(status == 412 for status in writes_after_resume), writes_after_resume
 
@@ -187,14 +187,15 @@ async def _takeover(fleet: BrokerFleet, standby: BrokerProcess, timeout: float) 
     raise NoTakeover(f"{standby.name} did not take over within {timeout}s:\n{fleet.log_tails()}")
 
 
-def _step_down_reason(log: str) -> str | None:
-    """What made A give up: its write conflicted, or it saw its own lease had run out."""
+def _step_down_reasons(log: str) -> list[str]:
+    """What made A give up, in order: its write conflicted, or it saw its own lease had run out."""
+    reasons = []
     for line in log.splitlines():
         if "osqueue.core.engine: lost leadership" in line:
-            return "write conflict"
-        if "stepping down" in line:
-            return "lease expired while paused"
-    return None
+            reasons.append("write conflict")
+        elif "stepping down" in line:
+            reasons.append("lease expired while paused")
+    return reasons
 
 
 async def _stored_job_ids(storage_url: str) -> set[str]:
