@@ -43,7 +43,7 @@ def build_app(
     connect_app = QueueConnectApp(
         ConnectQueueService(ops, auth, max_payload_bytes=max_payload_bytes), read_max_bytes=max_request_bytes
     )
-    openapi = msgspec.json.encode(build_openapi())
+    openapi = msgspec.json.encode(build_openapi(ops.queue))
 
     async def healthz(request: Request) -> Response:
         return json_response(HealthReply(status="ok", leader=ops.is_leader, broker_address=ops.address))
@@ -68,7 +68,9 @@ def build_app(
             message = f"{request.method} is not allowed on {request.url.path}"
         else:
             message = f"no route {request.method} {request.url.path}"
-        return error_response(InvalidRequestError(message), exc.status_code)
+        response = error_response(InvalidRequestError(message), exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
 
     handlers: dict[Any, Any] = {OsqueueError: osqueue_error, HTTPException: http_error}
     app = Starlette(

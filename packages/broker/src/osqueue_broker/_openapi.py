@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from osqueue_types import DEFAULT_QUEUE
 
 from . import _wire as w
 
@@ -58,13 +59,10 @@ def _query(name: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 _JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-_QUEUE = _query("queue", {"type": "string"}, "Queue name (default `default`)")
-_PAGE = [
-    _query("offset", {"type": "integer", "minimum": 0}, "Skip this many"),
-    _query("limit", {"type": "integer", "minimum": 0}, "At most this many"),
-]
+_PAGE_RANGE = {"type": "integer", "minimum": 0, "maximum": w.MAX_PAGE}
+_PAGE = [_query("offset", _PAGE_RANGE, "Skip this many"), _query("limit", _PAGE_RANGE, "At most this many")]
 _CLAIM_REPLY = {
-    "oneOf": [
+    "anyOf": [
         {**_ref(w.ClaimedJobReply), "description": "Without `limit`: the claimed job"},
         {**_ref(w.NoJobReply), "description": "Without `limit`: no job"},
         {**_ref(w.ClaimJobsReply), "description": "With `limit`: the claimed jobs"},
@@ -84,7 +82,14 @@ _THROTTLE_REPLY = {
 }
 
 
-def build_openapi() -> dict[str, Any]:
+def _queue_schema(queue: str) -> dict[str, Any]:
+    """A broker serves one queue: its name, or nothing (meaning the default)."""
+    return {"enum": [queue, ""], "description": "The queue this broker serves"}
+
+
+def build_openapi(queue: str = DEFAULT_QUEUE) -> dict[str, Any]:
+    """The document for a broker serving `queue`."""
+    queue_param = _query("queue", _queue_schema(queue), "Queue name (this broker's queue)")
     structs: list[type[msgspec.Struct]] = [
         w.SubmitJobBody,
         w.SubmitJobsBody,
@@ -107,11 +112,22 @@ def build_openapi() -> dict[str, Any]:
         w.ErrorReply,
     ]
     _, components = msgspec.json.schema_components(structs, ref_template=_REF)
+    # Either a non-empty jobIds or all: true (msgspec cannot say "one of these two fields").
+    components["DeadLettersBody"]["oneOf"] = [
+        {"required": ["jobIds"], "properties": {"jobIds": {"type": "array", "minItems": 1}}},
+        {"required": ["all"], "properties": {"all": {"const": True}}},
+    ]
+    for schema in components.values():
+        if "queue" in schema.get("properties", {}):
+            schema["properties"]["queue"] = {
+                "anyOf": [_queue_schema(queue), {"type": "null"}],
+                "default": None,
+            }
     paths: dict[str, Any] = {
         "/healthz": {"get": _op("Liveness and leadership (no auth)", reply=w.HealthReply)},
         "/state": {"get": _op("The raw queue.json of the last commit", reply={"type": "object"})},
         "/v1/jobs": {
-            "post": _op("Submit a job", body=w.SubmitJobBody, reply=w.SubmitJobReply, params=[_QUEUE]),
+            "post": _op("Submit a job", body=w.SubmitJobBody, reply=w.SubmitJobReply, params=[queue_param]),
             "get": _op(
                 "List jobs with the queue counters",
                 reply=w.ListJobsReply,
@@ -119,7 +135,7 @@ def build_openapi() -> dict[str, Any]:
                     _query("status", {"enum": ["unclaimed", "in_progress"]}, "Only jobs in this status"),
                     _query("type", {"type": "string"}, "Only jobs of this type"),
                     *_PAGE,
-                    _QUEUE,
+                    queue_param,
                 ],
             ),
         },
@@ -128,7 +144,7 @@ def build_openapi() -> dict[str, Any]:
                 "Submit many jobs in one commit",
                 body=w.SubmitJobsBody,
                 reply=w.SubmitJobsReply,
-                params=[_QUEUE],
+                params=[queue_param],
             )
         },
         "/v1/jobs/claim": {
@@ -136,18 +152,28 @@ def build_openapi() -> dict[str, Any]:
                 "Claim a job (or up to `limit`), optionally waiting up to `waitMs`",
                 body=w.ClaimJobBody,
                 reply=_CLAIM_REPLY,
-                params=[_QUEUE],
+                params=[queue_param],
             )
         },
-        "/v1/jobs/{id}": {"get": _op("One job", reply=w.JobReply, params=[_JOB_ID, _QUEUE], not_found=True)},
+        "/v1/jobs/{id}": {
+            "get": _op("One job", reply=w.JobReply, params=[_JOB_ID, queue_param], not_found=True)
+        },
         "/v1/jobs/{id}/heartbeat": {
             "post": _op(
-                "Extend the lease", body=w.WorkerBody, status="204", params=[_JOB_ID, _QUEUE], not_found=True
+                "Extend the lease",
+                body=w.WorkerBody,
+                status="204",
+                params=[_JOB_ID, queue_param],
+                not_found=True,
             )
         },
         "/v1/jobs/{id}/complete": {
             "post": _op(
-                "Complete the job", body=w.WorkerBody, status="204", params=[_JOB_ID, _QUEUE], not_found=True
+                "Complete the job",
+                body=w.WorkerBody,
+                status="204",
+                params=[_JOB_ID, queue_param],
+                not_found=True,
             )
         },
         "/v1/jobs/{id}/fail": {
@@ -155,17 +181,31 @@ def build_openapi() -> dict[str, Any]:
                 "Give the job back as failed",
                 body=w.FailJobBody,
                 reply=w.FailJobReply,
-                params=[_JOB_ID, _QUEUE],
+                params=[_JOB_ID, queue_param],
                 not_found=True,
             )
         },
-        "/v1/stats": {"get": _op("Queue counters", reply=w.StatsReply, params=[_QUEUE])},
-        "/v1/dead-letters": {"get": _op("Page through dead letters", reply=w.DeadLettersReply, params=_PAGE)},
+        "/v1/stats": {"get": _op("Queue counters", reply=w.StatsReply, params=[queue_param])},
+        "/v1/dead-letters": {
+            "get": _op("Page through dead letters", reply=w.DeadLettersReply, params=[*_PAGE, queue_param])
+        },
         "/v1/dead-letters/requeue": {
-            "post": _op("Requeue dead letters", body=w.DeadLettersBody, reply=w.CountReply, params=[_QUEUE])
+            "post": _op(
+                "Requeue dead letters",
+                body=w.DeadLettersBody,
+                reply=w.CountReply,
+                params=[queue_param],
+                not_found=True,
+            )
         },
         "/v1/dead-letters/delete": {
-            "post": _op("Delete dead letters", body=w.DeadLettersBody, reply=w.CountReply, params=[_QUEUE])
+            "post": _op(
+                "Delete dead letters",
+                body=w.DeadLettersBody,
+                reply=w.CountReply,
+                params=[queue_param],
+                not_found=True,
+            )
         },
         "/v1/throttle-stats": {"get": _op("Storage throttle counters", reply=_THROTTLE_REPLY)},
         "/metrics": {

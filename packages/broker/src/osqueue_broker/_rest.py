@@ -67,8 +67,9 @@ class RestApi:
         posts = self.hot_posts
         job_posts = self.hot_job_posts
         return [
-            Route("/v1/jobs", posts["/v1/jobs"], methods=["POST"]),
-            Route("/v1/jobs", g(self.list_jobs), methods=["GET"]),
+            Route(
+                "/v1/jobs", _by_method(GET=g(self.list_jobs), POST=posts["/v1/jobs"]), methods=["GET", "POST"]
+            ),
             Route("/v1/jobs/batch", posts["/v1/jobs/batch"], methods=["POST"]),
             Route("/v1/jobs/claim", posts["/v1/jobs/claim"], methods=["POST"]),
             Route("/v1/jobs/{id}", g(self.get_job), methods=["GET"]),
@@ -222,6 +223,15 @@ class RestApi:
     async def state(self, request: Request) -> Response:
         self._queue(request)
         return Response(self.ops.state_bytes(), media_type="application/json")
+
+
+def _by_method(**handlers: Handler) -> Handler:
+    """One route for a path served by several methods, so a 405 lists all of them in `Allow`."""
+
+    async def dispatch(request: Request) -> Response:
+        return await handlers[request.method](request)
+
+    return dispatch
 
 
 def dead_letter_selection(job_ids: list[str] | None, all_: bool) -> list[str] | None:
