@@ -193,6 +193,21 @@ async def test_request_size_limit(start_broker: StartBroker) -> None:
         assert (await client.get_stats(pb.GetStatsRequest())).total == 0
 
 
+async def test_gzip_bomb_is_cut_off(start_broker: StartBroker) -> None:
+    broker = await start_broker(max_payload_bytes=1000, max_request_bytes=4000)
+    bomb = gzip.compress(b"\0" * 20_000_000)
+    headers = {**PROTO_HEADERS, "content-encoding": "gzip"}
+    async with httpx.AsyncClient() as http:
+        url = f"{broker.url}/osqueue.v1.QueueService/SubmitJob"
+        response = await http.post(url, content=bomb, headers=headers)
+        assert (response.status_code, response.json()["code"]) == (429, "resource_exhausted")
+        response = await http.post(url, content=b"not gzip", headers=headers)
+        assert (response.status_code, response.json()["code"]) == (400, "invalid_argument")
+        small = gzip.compress(pb.SubmitJobRequest(payload=b"1").SerializeToString())
+        response = await http.post(url, content=small, headers=headers)
+        assert response.status_code == 200
+
+
 async def test_only_large_responses_are_gzipped(broker: BrokerServer) -> None:
     async with pb.QueueServiceClient(broker.url) as client:
         big = json.dumps("z" * 20_000).encode()

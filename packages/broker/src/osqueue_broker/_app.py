@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from ._auth import TokenAuth
-from ._connect import ConnectEdge, ConnectQueueService, QueueConnectApp
+from ._connect import BoundedGzip, ConnectEdge, ConnectQueueService, QueueConnectApp
 from ._hot import HotPaths
 from ._http import error_response, json_response
 from ._metrics import BrokerMetrics
@@ -41,7 +41,9 @@ def build_app(
     )
     ws = WebSocketRpc(ops, auth, max_payload_bytes=max_payload_bytes)
     connect_app = QueueConnectApp(
-        ConnectQueueService(ops, auth, max_payload_bytes=max_payload_bytes), read_max_bytes=max_request_bytes
+        ConnectQueueService(ops, auth, max_payload_bytes=max_payload_bytes),
+        read_max_bytes=max_request_bytes,
+        compressions=[BoundedGzip(max_request_bytes)],
     )
     openapi = msgspec.json.encode(build_openapi(ops.queue))
 
