@@ -5,12 +5,16 @@ Marker grammar (one HTML comment on the line before the opening fence, blank lin
     <!-- doc-test: skip REASON -->            not run; the reason is required
     <!-- doc-test: broker session=quickstart stop-after=3 -->
 
-Words: `broker` (a real broker on a free port, BROKER_URL set), `s3` / `gcs` (an emulator with
-the bucket named by `bucket=`, emptied first), `queue-state` (a json block that must decode as
-queue.json). Keys: `session=NAME` (blocks share a working directory, a broker and, for python,
-one interpreter), `stop-after=SECONDS` (a long-running block gets SIGTERM then and must exit
-cleanly), `file=NAME` (write the block to that file in the working directory instead of running
-it), `storage=memory|file` and `auth-token=TOKEN` (the broker's), `bucket=NAME`, `timeout=SECONDS`.
+Words: `run` (run this shell block: it is safe here), `broker` (a real broker on a free port,
+BROKER_URL set), `s3` / `gcs` (an emulator with the bucket named by `bucket=`, emptied first),
+`queue-state` (a json block that must decode as queue.json). Keys: `session=NAME` (blocks share
+a working directory, a broker and, for python, one interpreter), `stop-after=SECONDS` (a
+long-running block gets SIGTERM that long after it started, or after a shell command's first
+line of output, and must then exit cleanly), `file=NAME` (write the block to that file in the
+working directory instead of running it), `storage=memory|file` and `auth-token=TOKEN` (the
+broker's), `bucket=NAME`, `timeout=SECONDS`.
+
+Python blocks always run; other blocks only when marked.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 MARKER = re.compile(r"^\s*<!--\s*doc-test:\s*(?P<body>.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<indent> {0,4})(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
 
-FLAGS = frozenset({"broker", "s3", "gcs", "queue-state"})
+FLAGS = frozenset({"run", "broker", "s3", "gcs", "queue-state"})
 KEYS = frozenset({"session", "stop-after", "file", "storage", "auth-token", "bucket", "timeout"})
 
 

@@ -5,9 +5,9 @@ runs in the session's shared globals, compiled so that tracebacks name the markd
 line. The outcome goes back as one JSON line on the file descriptor named by DOC_TEST_RESULT_FD:
 `{"ok": true}` or `{"ok": false, "error": "<traceback>"}`. With `stop_after`, the process sends
 itself SIGTERM after that many seconds: the block must then end by itself, as a worker or
-server does on SIGTERM. A SIGTERM the block does not handle is ignored, so such a block runs
-on until the test's timeout says so (a server that re-raises the signal after its graceful
-shutdown, as uvicorn does, still ends normally).
+server does on SIGTERM. A SIGTERM that reaches this runner's own handler (the block had not
+installed its handler yet) is ignored and sent again shortly after, so a slow start cannot
+kill the session; a block that never handles it runs on until the test's timeout says so.
 """
 
 from __future__ import annotations
@@ -21,24 +21,41 @@ import traceback
 from types import FrameType
 from typing import Any
 
+_RESEND_S = 0.5
+_missed = threading.Event()  # a SIGTERM reached this runner's handler, not the block's
+
 
 def _unhandled_sigterm(signum: int, frame: FrameType | None) -> None:
     """Stands in for the default action, which would end the session's interpreter."""
+    _missed.set()
+
+
+def _terminate_after(delay: float, done: threading.Event) -> None:
+    """SIGTERM this process after `delay`, again whenever the block was not listening yet."""
+    if done.wait(delay):
+        return
+    while True:
+        _missed.clear()
+        os.kill(os.getpid(), signal.SIGTERM)
+        if done.wait(_RESEND_S) or not _missed.is_set():
+            return
 
 
 def run_block(block: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]:
     code = compile("\n" * (block["line"] - 1) + block["source"], block["path"], "exec")
-    timer: threading.Timer | None = None
+    done = threading.Event()
+    stopper: threading.Thread | None = None
     if block.get("stop_after"):
-        timer = threading.Timer(block["stop_after"], os.kill, (os.getpid(), signal.SIGTERM))
-        timer.start()
+        stopper = threading.Thread(target=_terminate_after, args=(block["stop_after"], done), daemon=True)
+        stopper.start()
     try:
         exec(code, namespace)
     except BaseException:
         return {"ok": False, "error": traceback.format_exc()}
     finally:
-        if timer is not None:
-            timer.cancel()
+        done.set()
+        if stopper is not None:
+            stopper.join()
         # asyncio restores the default action when it removes its handler; put ours back.
         signal.signal(signal.SIGTERM, _unhandled_sigterm)
     return {"ok": True}

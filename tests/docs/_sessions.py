@@ -15,6 +15,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -193,7 +194,8 @@ def _run_shell(block: CodeBlock, workdir: Path, env: dict[str, str], timeout: fl
     if len(commands) != 1:
         raise SampleFailed(f"{block.where}: a stop-after shell block must hold exactly one command")
     process = subprocess.Popen(
-        ["bash", "-c", "exec " + commands[0]],
+        # `exec env`: the command (after any VAR=value) replaces bash and gets the signal itself.
+        ["bash", "-c", "exec env " + commands[0]],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
@@ -201,19 +203,37 @@ def _run_shell(block: CodeBlock, workdir: Path, env: dict[str, str], timeout: fl
         stdin=subprocess.DEVNULL,
         text=True,
     )
+    output: list[str] = []
+    spoke = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            spoke.set()
+        spoke.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # The clock starts at the program's first line (the broker's start line, the worker's
+    # "started"): by then it listens for SIGTERM, however slowly it was imported.
+    spoke.wait(timeout)
     time.sleep(stop_after)
     early = process.poll()
     process.send_signal(signal.SIGTERM)
     try:
-        output, _ = process.communicate(timeout=_STOP_TIMEOUT)
+        process.wait(timeout=_STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
         process.kill()
-        output, _ = process.communicate()
-        raise SampleFailed(f"{block.where}: did not stop on SIGTERM\n{output[-3000:]}") from None
-    if early is not None or process.returncode != 0:
+        process.wait()
+        reader.join()
+        raise SampleFailed(f"{block.where}: did not stop on SIGTERM\n{''.join(output)[-3000:]}") from None
+    reader.join()
+    # uvicorn ends a graceful shutdown by re-raising the signal, so dying of it counts as clean.
+    if early is not None or process.returncode not in (0, -signal.SIGTERM):
         state = f"ended early ({early})" if early is not None else f"exit status {process.returncode}"
         command = shlex.join(shlex.split(commands[0])[:3])
-        raise SampleFailed(f"{block.where}: {command} {state}\n{output[-3000:]}")
+        raise SampleFailed(f"{block.where}: {command} {state}\n{''.join(output)[-3000:]}")
 
 
 def _check_queue_state(block: CodeBlock) -> None:
@@ -244,6 +264,7 @@ def run_session(session: Session, workdir: Path, env: dict[str, str]) -> None:
     with (workdir / "output.log").open("w+b") as log:
         try:
             for block in session.blocks:
+                started = time.monotonic()
                 timeout = block.options.number("timeout") or DEFAULT_TIMEOUT
                 target = block.options.values.get("file")
                 if target is not None:
@@ -259,6 +280,8 @@ def run_session(session: Session, workdir: Path, env: dict[str, str]) -> None:
                     _run_shell(block, workdir, env, timeout)
                 else:
                     raise SampleFailed(f"{block.where}: cannot run a {block.lang or 'plain'} block")
+                # Which block is slow, for whoever keeps this suite fast.
+                log.write(f"--- {block.where} took {time.monotonic() - started:.2f}s\n".encode())
         finally:
             if runner is not None:
                 runner.close()
