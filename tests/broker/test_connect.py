@@ -232,3 +232,11 @@ async def test_long_poll_claim(client: pb.QueueServiceClient) -> None:
     assert not poll.done()
     job_id = (await client.submit_job(pb.SubmitJobRequest(payload=b"1"))).job_id
     assert (await asyncio.wait_for(poll, 2)).job_id == job_id
+
+
+async def test_idempotent_retry(client: pb.QueueServiceClient) -> None:
+    request = pb.SubmitJobRequest(payload=b'{"order": 9}', idempotency_key="order-9")
+    first = await client.submit_job(request)
+    again = await client.submit_job(request)
+    assert first.job_id == again.job_id
+    assert (await client.get_stats(pb.GetStatsRequest())).total == 1
