@@ -187,9 +187,17 @@ def _run_shell(block: CodeBlock, workdir: Path, env: dict[str, str], timeout: fl
             stdin=subprocess.DEVNULL,
         )
         if result.returncode != 0:
-            output = result.stdout[-2000:] + result.stderr[-2000:]
-            raise SampleFailed(f"{block.where}: exit status {result.returncode}\n{output}")
+            printed = result.stdout[-2000:] + result.stderr[-2000:]
+            raise SampleFailed(f"{block.where}: exit status {result.returncode}\n{printed}")
         return
+    _run_until_stopped(block, workdir, env, timeout, stop_after)
+
+
+def _run_until_stopped(
+    block: CodeBlock, workdir: Path, env: dict[str, str], timeout: float, stop_after: float
+) -> None:
+    """Run a long-running command, SIGTERM it `stop_after` seconds after its first line of
+    output, and require a clean exit."""
     commands = _shell_commands(block.source)
     if len(commands) != 1:
         raise SampleFailed(f"{block.where}: a stop-after shell block must hold exactly one command")

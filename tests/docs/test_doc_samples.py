@@ -16,6 +16,7 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -88,7 +89,7 @@ def outcomes(
 ) -> dict[str, BaseException | None]:
     """Runs every selected session once; maps its name to what it raised (None: it passed)."""
     selected = {
-        item.callspec.params["session"].name
+        cast(Session, item.callspec.params["session"]).name
         for item in request.session.items
         if isinstance(item, pytest.Function) and item.originalname == "test_sample_runs"
     }
