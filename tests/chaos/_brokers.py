@@ -168,6 +168,12 @@ class BrokerFleet:
             await asyncio.sleep(0.02)
         raise AssertionError(f"no broker leads after {timeout}s:\n{self.log_tails()}")
 
+    async def claimed_leaders(self) -> list[str]:
+        """Names of the running brokers that say, right now, that they lead."""
+        running = [broker for broker in self.brokers if broker.alive]
+        answers = await asyncio.gather(*(broker.is_leader() for broker in running))
+        return [broker.name for broker, leads in zip(running, answers, strict=True) if leads]
+
     def log_tails(self) -> str:
         return "\n".join(f"--- {b.name} ---\n{b.log_tail()}" for b in self.brokers)
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from osqueue_client import JobSpec, OsqueueClient, QueueStats
+from osqueue_storage import open_storage
+from osqueue_types import QUEUE_STATE_KEY, QueueState, decode_state
 from osqueue_worker import JobContext, Worker
 
 JOB_TYPE = "chaos"
@@ -25,20 +27,26 @@ JOB_TYPE = "chaos"
 class Ledger:
     # job id -> (producer, sequence number), for every acknowledged submit
     acked: dict[str, tuple[int, int]] = field(default_factory=dict)
-    ack_times: list[float] = field(default_factory=list)  # monotonic, one per acknowledged job
+    # (acknowledged at, seconds from sending the submit to its acknowledgement), one per job
+    ack_latencies: list[tuple[float, float]] = field(default_factory=list)
+    # (ran at, seconds from sending the submit to the handler's start), one per run
+    run_latencies: list[tuple[float, float]] = field(default_factory=list)
     submit_errors: Counter[str] = field(default_factory=Counter)
     # job id -> attempts seen by handlers, one entry per run
     runs: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     run_payloads: dict[str, tuple[int, int]] = field(default_factory=dict)
     completion_acks: int = 0
 
-    def record_ack(self, job_id: str, producer: int, seq: int) -> None:
+    def record_ack(self, job_id: str, producer: int, seq: int, sent: float) -> None:
+        now = time.monotonic()
         self.acked[job_id] = (producer, seq)
-        self.ack_times.append(time.monotonic())
+        self.ack_latencies.append((now, now - sent))
 
     def record_run(self, ctx: JobContext, payload: Any) -> None:
+        now = time.monotonic()
         self.runs[ctx.job_id].append(ctx.attempt)
         self.run_payloads[ctx.job_id] = (int(payload["p"]), int(payload["n"]))
+        self.run_latencies.append((now, now - float(payload["t"])))
 
     def all_acked_ran(self) -> bool:
         return all(job_id in self.runs for job_id in self.acked)
@@ -116,8 +124,11 @@ async def produce(
     tasks: set[asyncio.Task[None]] = set()
 
     async def send(first: int, size: int) -> None:
+        # The payload carries the send time (this process's monotonic clock) for end-to-end latency.
+        sent = time.monotonic()
         try:
-            specs = [JobSpec(JOB_TYPE, {"p": producer, "n": n}) for n in range(first, first + size)]
+            payloads = [{"p": producer, "n": n, "t": sent} for n in range(first, first + size)]
+            specs = [JobSpec(JOB_TYPE, payload) for payload in payloads]
             if size == 1:
                 ids = [await client.submit(specs[0].type, specs[0].payload)]
             else:
@@ -126,7 +137,7 @@ async def produce(
             ledger.submit_errors[type(exc).__name__] += size
         else:
             for offset, job_id in enumerate(ids):
-                ledger.record_ack(job_id, producer, first + offset)
+                ledger.record_ack(job_id, producer, first + offset, sent)
         finally:
             slots.release()
 
@@ -161,18 +172,23 @@ def chaos_worker(client: OsqueueClient, ledger: Ledger, *, name: str, concurrenc
     )
 
 
-async def wait_until_all_ran(ledger: Ledger, producers: Sequence[asyncio.Task[None]], timeout: float) -> None:
-    """Until the producers are done and every acknowledged job ran at least once."""
+async def all_ran(ledger: Ledger, producers: Sequence[asyncio.Task[None]], timeout: float) -> bool:
+    """Whether the producers finished and every acknowledged job ran at least once within `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(task.done() for task in producers) and ledger.all_acked_ran():
-            return
+            return True
         await asyncio.sleep(0.1)
-    missing = sum(1 for job_id in ledger.acked if job_id not in ledger.runs)
-    raise AssertionError(
-        f"after {timeout}s: {missing} of {len(ledger.acked)} acknowledged jobs never ran "
-        f"(producers done: {all(task.done() for task in producers)})"
-    )
+    return False
+
+
+async def wait_until_all_ran(ledger: Ledger, producers: Sequence[asyncio.Task[None]], timeout: float) -> None:
+    if not await all_ran(ledger, producers, timeout):
+        missing = sum(1 for job_id in ledger.acked if job_id not in ledger.runs)
+        raise AssertionError(
+            f"after {timeout}s: {missing} of {len(ledger.acked)} acknowledged jobs never ran "
+            f"(producers done: {all(task.done() for task in producers)})"
+        )
 
 
 async def wait_drained(client: OsqueueClient, timeout: float = 60.0) -> QueueStats:
@@ -184,6 +200,23 @@ async def wait_drained(client: OsqueueClient, timeout: float = 60.0) -> QueueSta
         if stats.total == 0 or time.monotonic() > deadline:
             return stats
         await asyncio.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class StoredState:
+    data: bytes
+    state: QueueState
+
+
+async def read_state(storage_url: str) -> StoredState:
+    """queue.json as storage holds it (read directly, not through a broker)."""
+    storage = open_storage(storage_url)
+    try:
+        found = await storage.read(QUEUE_STATE_KEY)
+    finally:
+        await storage.aclose()
+    assert found is not None, f"no {QUEUE_STATE_KEY} at {storage_url}"
+    return StoredState(found.data, decode_state(found.data))
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

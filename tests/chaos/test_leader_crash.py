@@ -21,11 +21,9 @@ from typing import Any
 import msgspec
 import pytest
 from osqueue_client import OsqueueClient, TransportName
-from osqueue_storage import open_storage
-from osqueue_types import QUEUE_STATE_KEY, decode_state
 
 from ._brokers import FAST_LEASE_ENV, BrokerFleet
-from ._load import Ledger, chaos_worker, produce, wait_drained, wait_until_all_ran
+from ._load import Ledger, chaos_worker, produce, read_state, wait_drained, wait_until_all_ran
 from .conftest import Report
 
 pytestmark = pytest.mark.slow
@@ -81,6 +79,17 @@ async def kill_leaders(fleet: BrokerFleet, kills: int, every_s: float) -> list[F
     return failovers
 
 
+async def watch_for_two_leaders(fleet: BrokerFleet, seen: list[list[str]], stop: asyncio.Event) -> None:
+    """Two live brokers that both say they lead would mean two takeover writes both succeeded on
+    one version. Real S3 cannot do that; moto's If-Match check is not atomic (threaded server),
+    so on moto it could happen, and the lost-job checks would then fail: this explains why."""
+    while not stop.is_set():
+        leaders = await fleet.claimed_leaders()
+        if len(leaders) > 1:
+            seen.append(leaders)
+        await asyncio.sleep(0.1)
+
+
 async def test_leader_crash_loop(fleet: BrokerFleet, storage_url: str, report: Report) -> None:
     env = {"STORAGE_URL": storage_url, "JOB_HEARTBEAT_TIMEOUT_MS": "5000", **FAST_LEASE_ENV}
     await fleet.launch("broker-a", env)
@@ -96,6 +105,9 @@ async def test_leader_crash_loop(fleet: BrokerFleet, storage_url: str, report: R
         chaos_worker(client, ledger, name=f"worker-{i}", concurrency=16)
         for i, client in enumerate(clients[PRODUCERS:])
     ]
+    two_leaders: list[list[str]] = []
+    stop_watching = asyncio.Event()
+    watching = asyncio.create_task(watch_for_two_leaders(fleet, two_leaders, stop_watching))
     started = time.monotonic()
     try:
         for worker in workers:
@@ -121,14 +133,16 @@ async def test_leader_crash_loop(fleet: BrokerFleet, storage_url: str, report: R
         stats = await wait_drained(clients[0])
         drained = time.monotonic() - started
     finally:
+        stop_watching.set()
+        await watching
         await asyncio.gather(*(worker.stop(grace_period=5) for worker in workers))
         await asyncio.gather(*(client.aclose() for client in clients))
 
-    ack_times = sorted(ledger.ack_times)
+    ack_times = sorted(at for at, _ in ledger.ack_latencies)
     for failover, following in zip(failovers, [*failovers[1:], None], strict=True):
         until = following.killed_at if following is not None else ack_times[-1]
         failover.ack_gap_s = _longest_gap(ack_times, failover.killed_at, until)
-    state = await _read_state(storage_url)
+    state = (await read_state(storage_url)).state
     verdict = ledger.verdict()
     backend = storage_url.partition("://")[0]
     report(
@@ -141,6 +155,7 @@ async def test_leader_crash_loop(fleet: BrokerFleet, storage_url: str, report: R
             "drained_s": round(drained, 2),
             "failovers": [f.summary() for f in failovers],
             "max_election_s": round(max(f.election_s for f in failovers), 3),
+            "two_leaders_seen": len(two_leaders),
             **verdict.summary(),
             "final_completed_total": state.completed_total,
             "final_jobs_left": len(state.jobs),
@@ -149,13 +164,14 @@ async def test_leader_crash_loop(fleet: BrokerFleet, storage_url: str, report: R
     )
 
     assert len(failovers) == KILLS
+    explain = f" (two brokers led at once {len(two_leaders)} times: {two_leaders[:3]})" if two_leaders else ""
     assert not verdict.submit_errors, verdict.submit_errors
     assert verdict.acknowledged == PRODUCERS * JOBS_PER_PRODUCER
-    assert not verdict.never_ran
+    assert not verdict.never_ran, f"{len(verdict.never_ran)} acknowledged jobs never ran{explain}"
     assert not verdict.duplicated_submits
     assert not verdict.same_attempt_twice
     assert state.jobs == []
-    assert state.completed_total == verdict.jobs_run
+    assert state.completed_total == verdict.jobs_run, explain
 
 
 def _longest_gap(times: list[float], start: float, end: float) -> float | None:
@@ -165,13 +181,3 @@ def _longest_gap(times: list[float], start: float, end: float) -> float | None:
     if len(window) < 2:
         return None
     return max(b - a for a, b in itertools.pairwise(window))
-
-
-async def _read_state(storage_url: str) -> Any:
-    storage = open_storage(storage_url)
-    try:
-        found = await storage.read(QUEUE_STATE_KEY)
-    finally:
-        await storage.aclose()
-    assert found is not None
-    return decode_state(found.data)

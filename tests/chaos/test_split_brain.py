@@ -25,11 +25,12 @@ from typing import Any
 
 import httpx
 import pytest
-from osqueue_storage import FileBackend, open_storage
-from osqueue_types import QUEUE_STATE_KEY, StorageBackendError, decode_state
+from osqueue_storage import FileBackend
+from osqueue_types import QUEUE_STATE_KEY, StorageBackendError
 
 from ..conftest import create_s3_bucket
 from ._brokers import FAST_LEASE_ENV, BrokerFleet, BrokerProcess
+from ._load import read_state
 from .conftest import Report
 from .fault_proxy import NO_FAULTS, FaultProxy
 
@@ -141,7 +142,7 @@ async def test_paused_leader_steps_down_after_resuming(
     refused = [x for x in after_resume if x.status == 503 and x.body.get("_tag") == "NotLeaderError"]
     acked = {x.body["jobId"] for x in answers if x.status == 200}
     acked_by_a_after_resume = {x.body["jobId"] for x in after_resume if x.status == 200}
-    stored = await _stored_job_ids(shared_storage.url)
+    stored = {job.id for job in (await read_state(shared_storage.url)).state.jobs}
     a_log = a.log_tail(chars=100_000)
     writes_after_resume = (
         [x.status for x in shared_storage.proxy.exchanges if x.method == "PUT" and x.at >= resumed_at]
@@ -196,17 +197,6 @@ def _step_down_reasons(log: str) -> list[str]:
         elif "stepping down" in line:
             reasons.append("lease expired while paused")
     return reasons
-
-
-async def _stored_job_ids(storage_url: str) -> set[str]:
-    storage = open_storage(storage_url)
-    try:
-        found = await storage.read(QUEUE_STATE_KEY)
-    finally:
-        with contextlib.suppress(Exception):
-            await storage.aclose()
-    assert found is not None
-    return {job.id for job in decode_state(found.data).jobs}
 
 
 # Takes the file backend's lock on queue.json the way a writer does, then waits to be frozen.

@@ -27,7 +27,7 @@ import msgspec
 import pytest
 from osqueue_client import OsqueueClient
 from osqueue_core import GroupCommitEngine
-from osqueue_storage import S3Backend, open_storage
+from osqueue_storage import S3Backend
 from osqueue_types import (
     QUEUE_STATE_KEY,
     CASConflictError,
@@ -41,7 +41,7 @@ from osqueue_types import (
 
 from ..conftest import create_s3_bucket
 from ._brokers import BrokerFleet, BrokerProcess
-from ._load import Ledger, chaos_worker, produce, wait_drained, wait_until_all_ran
+from ._load import Ledger, chaos_worker, produce, read_state, wait_drained, wait_until_all_ran
 from .conftest import Report
 from .fault_proxy import NO_FAULTS, FaultProxy, FaultRates
 
@@ -103,7 +103,7 @@ async def test_pipeline_through_storage_faults(fleet: BrokerFleet, moto_server: 
     leadership_lost = len(LEADERSHIP_LOST.findall(log))
     seqs = [_commit_seq(data) for data in proxy.accepted_writes]
     gaps = [(a, b) for a, b in itertools.pairwise(seqs) if b != a + 1]
-    final = await _read_moto(moto_server, bucket)
+    final = (await read_state(f"s3://{bucket}/chaos?endpoint={moto_server}")).data
     verdict = ledger.verdict()
     report(
         "storage_faults",
@@ -161,17 +161,6 @@ async def _storage_errors(broker: BrokerProcess) -> float | None:
         text = (await http.get(broker.url + "/metrics")).text
     found = re.search(r"^osqueue_storage_errors_total (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else None
-
-
-async def _read_moto(endpoint: str, bucket: str) -> bytes:
-    """queue.json as moto holds it, read past the proxy."""
-    storage = open_storage(f"s3://{bucket}/chaos?endpoint={endpoint}")
-    try:
-        found = await storage.read(QUEUE_STATE_KEY)
-    finally:
-        await storage.aclose()
-    assert found is not None
-    return found.data
 
 
 # A conditional PUT that reached S3 but whose answer was lost is sent again below S3Backend:
