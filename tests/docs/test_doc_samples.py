@@ -83,11 +83,34 @@ def _expected_seconds(session: Session) -> float:
     return sum(1 + (block.options.number("stop-after") or 0) for block in session.blocks)
 
 
+def _emulators(request: pytest.FixtureRequest, sessions: list[Session]) -> _Emulators:
+    return _Emulators(
+        s3=request.getfixturevalue("moto_server") if any(s.flag("s3") for s in sessions) else None,
+        gcs=request.getfixturevalue("fake_gcs_server") if any(s.flag("gcs") for s in sessions) else None,
+    )
+
+
+def _outcome(session: Session, workdir: Path, emulators: _Emulators) -> BaseException | None:
+    try:
+        _run(session, workdir, emulators)
+    except BaseException as exc:
+        return exc
+    return None
+
+
+def _workdir(factory: pytest.TempPathFactory, session: Session) -> Path:
+    return factory.mktemp(re.sub(r"\W+", "-", session.name)[-60:])
+
+
 @pytest.fixture(scope="module")
-def outcomes(
+def prefetched(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, BaseException | None]:
-    """Runs every selected session once; maps its name to what it raised (None: it passed)."""
+    """Runs every selected session up front, a few at a time; maps its name to what it raised
+    (None: it passed). Under pytest-xdist, where a process cannot know which tests it will get,
+    nothing is run here and each test runs its own session."""
+    if hasattr(request.config, "workerinput"):
+        return {}
     selected = {
         cast(Session, item.callspec.params["session"]).name
         for item in request.session.items
@@ -95,28 +118,25 @@ def outcomes(
     }
     # Longest first, so that the long sessions do not start last.
     chosen = sorted((s for s in SESSIONS if s.name in selected), key=_expected_seconds, reverse=True)
-    emulators = _Emulators(
-        s3=request.getfixturevalue("moto_server") if any(s.flag("s3") for s in chosen) else None,
-        gcs=request.getfixturevalue("fake_gcs_server") if any(s.flag("gcs") for s in chosen) else None,
-    )
-
+    emulators = _emulators(request, chosen)
     # Made here, not in the threads: pytest's numbered directories are not thread-safe.
-    workdirs = [tmp_path_factory.mktemp(re.sub(r"\W+", "-", s.name)[-60:]) for s in chosen]
-
-    def run(session: Session, workdir: Path) -> BaseException | None:
-        try:
-            _run(session, workdir, emulators)
-        except BaseException as exc:
-            return exc
-        return None
-
+    workdirs = [_workdir(tmp_path_factory, session) for session in chosen]
     with ThreadPoolExecutor(PARALLEL_SESSIONS, thread_name_prefix="doc-session") as pool:
-        return dict(zip((s.name for s in chosen), pool.map(run, chosen, workdirs), strict=True))
+        outcomes = pool.map(lambda s, w: _outcome(s, w, emulators), chosen, workdirs)
+        return dict(zip((s.name for s in chosen), outcomes, strict=True))
 
 
 @pytest.mark.parametrize("session", SESSIONS, ids=[session.name for session in SESSIONS])
-def test_sample_runs(session: Session, outcomes: dict[str, BaseException | None]) -> None:
-    error = outcomes[session.name]
+def test_sample_runs(
+    session: Session,
+    prefetched: dict[str, BaseException | None],
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    if session.name in prefetched:
+        error = prefetched[session.name]
+    else:
+        error = _outcome(session, _workdir(tmp_path_factory, session), _emulators(request, [session]))
     if error is not None:
         raise error
 
