@@ -161,6 +161,24 @@ async def test_per_mutation_errors_stay_with_their_caller() -> None:
     await engine.stop()
 
 
+async def test_empty_claims_and_rejections_cost_no_write() -> None:
+    storage = MemoryBackend()
+    engine = await started(storage)
+    writes, seq = storage.writes, engine.commit_seq
+    for _ in range(5):
+        assert await engine.submit(Claim("idle-worker")) == ClaimResult([])
+        with pytest.raises(JobNotFoundError):
+            await engine.submit(Complete("no-such-job", "w1"))
+    assert (storage.writes, engine.commit_seq) == (writes, seq)
+    # A claim that takes a job is a change, and waits for its write.
+    await engine.submit(enqueue("a"))
+    claimed = await engine.submit(Claim("w1"))
+    assert isinstance(claimed, ClaimResult) and len(claimed.jobs) == 1
+    assert storage.writes == writes + 2
+    assert (await stored(storage)).jobs[0].worker_id == "w1"
+    await engine.stop()
+
+
 async def test_claim_and_complete_in_one_batch_see_each_other() -> None:
     storage = MemoryBackend()
     engine = await started(storage)
@@ -203,10 +221,11 @@ async def test_commit_info_reports_each_commit() -> None:
     engine = await started(storage, on_commit=infos.append)
     await engine.submit(enqueue("a"))
     with pytest.raises(JobNotFoundError):
-        await engine.submit(Complete("nope", "w"))
+        await engine.submit(Complete("nope", "w"))  # changes nothing: no commit
+    await engine.submit(Claim("w"))
     assert [(info.seq, info.mutations, info.errors, info.new_work) for info in infos] == [
         (2, 1, 0, True),
-        (3, 1, 1, False),
+        (3, 1, 0, False),
     ]
     assert infos[-1].size_bytes == len(engine.state_bytes())
     await engine.stop()

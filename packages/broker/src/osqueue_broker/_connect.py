@@ -35,6 +35,7 @@ from ._http import check_utf8
 from ._operations import QueueOperations
 from ._rest import dead_letter_selection
 from ._views import unclaimed
+from ._wire import MAX_DELAY_MS
 
 logger = logging.getLogger("osqueue.broker")
 
@@ -148,8 +149,8 @@ class ConnectQueueService(pb.QueueService):
     async def fail_job(self, request: pb.FailJobRequest, ctx: RequestContext) -> pb.FailJobResponse:
         async def call() -> pb.FailJobResponse:
             delay = request.retry_delay_ms if request.HasField("retry_delay_ms") else None
-            if delay is not None and delay < 0:
-                raise InvalidRequestError(f"retry_delay_ms must be >= 0, got {delay}")
+            if delay is not None and not 0 <= delay <= MAX_DELAY_MS:
+                raise InvalidRequestError(f"retry_delay_ms must be 0..{MAX_DELAY_MS}, got {delay}")
             dead = await self.ops.fail(
                 *_job_and_worker(request.job_id, request.worker_id),
                 error=request.error if request.HasField("error") else None,
@@ -255,8 +256,8 @@ class ConnectQueueService(pb.QueueService):
         if max_attempts is not None and max_attempts < 1:
             raise InvalidRequestError(f"max_attempts must be at least 1, got {max_attempts}")
         delay_ms = request.delay_ms if request.HasField("delay_ms") else None
-        if delay_ms is not None and delay_ms < 0:
-            raise InvalidRequestError(f"delay_ms must be >= 0, got {delay_ms}")
+        if delay_ms is not None and not 0 <= delay_ms <= MAX_DELAY_MS:
+            raise InvalidRequestError(f"delay_ms must be 0..{MAX_DELAY_MS}, got {delay_ms}")
         return NewJob(
             payload=payload,
             type=request.type or None,

@@ -15,7 +15,9 @@ from msgspec import UNSET, Meta, UnsetType
 _INT32_MAX = 2**31 - 1
 # Limits shared with the protobuf messages (int32 fields) and the protocol document.
 MaxAttempts = Annotated[int, Meta(ge=1, le=_INT32_MAX)]
-NonNegativeMs = Annotated[int, Meta(ge=0, le=2**53)]
+# Delays are bounded so that now + delay stays a safe JSON integer and fits int64 fields.
+MAX_DELAY_MS = 2**53
+NonNegativeMs = Annotated[int, Meta(ge=0, le=MAX_DELAY_MS)]
 Priority = Annotated[int, Meta(ge=-_INT32_MAX, le=_INT32_MAX)]
 WaitMs = Annotated[int, Meta(ge=0, le=60_000)]
 ClaimLimit = Annotated[int, Meta(ge=1, le=1000)]

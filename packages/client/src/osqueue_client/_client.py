@@ -349,15 +349,26 @@ class OsqueueClient:
             self._url = None if self._discovery is not None else self._configured_url
 
     def _leader_url(self, address: str) -> str:
-        return _normalize_url(address if "://" in address else f"{self._scheme}://{address}")
+        """The URL of a leader named by storage or by a not-leader answer (untrusted input)."""
+        try:
+            return _normalize_url(address if "://" in address else f"{self._scheme}://{address}")
+        except TransportConfigError as exc:
+            raise DiscoveryError(f"the queue names an unusable leader address: {exc.message}") from None
 
 
 def _normalize_url(url: str) -> str:
     if "://" not in url:
         url = "http://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise TransportConfigError(f"bad broker URL {url!r}: expected http://host:port or https://host:port")
+    problem = "expected http://host:port or https://host:port"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError when out of range or not a number
+    except ValueError:
+        port = -1
+    if port == -1 or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TransportConfigError(f"bad broker URL {url[:200]!r}: {problem}")
+    if port == 0 or parts.query or parts.fragment:
+        raise TransportConfigError(f"bad broker URL {url[:200]!r}: {problem}")
     return url.rstrip("/")
 
 

@@ -35,7 +35,7 @@ class LeaderDiscovery:
             raise DiscoveryError(f"no {self._key} on storage yet: no broker has started for this queue")
         try:
             state = _decoder.decode(found.data)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec reports bad UTF-8 bare
             raise DiscoveryError(f"{self._key} is not a queue state: {exc}") from exc
         if not state.broker:
             raise DiscoveryError(f"{self._key} names no broker")

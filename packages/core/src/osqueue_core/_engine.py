@@ -36,7 +36,9 @@ from osqueue_types import (
     DEFAULT_IDEMPOTENCY_RETENTION_MS,
     QUEUE_STATE_KEY,
     CASConflictError,
+    ClaimResult,
     ConfigError,
+    DeadLettersResult,
     EngineStateError,
     Enqueue,
     Fail,
@@ -390,19 +392,28 @@ class GroupCommitEngine:
         futures: list[_Future] = []
         outcomes: list[MutationResult | OsqueueError] = []
         errors = 0
+        changed = False
         try:
             for mutation, future in batch:
                 if future.cancelled():
                     continue
                 try:
-                    outcomes.append(apply(mutation, now))
+                    outcome = apply(mutation, now)
                 except OsqueueError as exc:
                     outcomes.append(exc)
                     errors += 1
+                else:
+                    outcomes.append(outcome)
+                    changed = changed or _changes_state(outcome)
                 futures.append(future)
             report = machine.expire(now)
-            if not futures and expired is None and not (report.requeued or report.dead_lettered):
-                return  # every caller withdrew and nothing expired: no write needed
+            if not changed and expired is None and not (report.requeued or report.dead_lettered):
+                # Rejections and empty claims changed nothing: answer them against the durable
+                # state without spending a write (idle workers polling cost no storage calls).
+                _settle_all(futures, outcomes)
+                self._stats.mutations += len(futures)
+                self._stats.mutation_errors += errors
+                return
             seq = self._seq + 1
             machine.set_commit(seq, self.broker_id)
             started = time.perf_counter()
@@ -434,13 +445,7 @@ class GroupCommitEngine:
         self._durable_data = data
         self._seq = seq
 
-        for future, outcome in zip(futures, outcomes, strict=True):
-            if future.done():
-                continue
-            if isinstance(outcome, OsqueueError):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+        _settle_all(futures, outcomes)
 
         stats = self._stats
         stats.commits += 1
@@ -642,6 +647,25 @@ class GroupCommitEngine:
         if isinstance(error, (NotLeaderError, ShuttingDownError)):
             return _copy_error(error)
         return EngineStateError(f"the engine for {self.key} stopped: {error.message}")
+
+
+def _changes_state(outcome: MutationResult) -> bool:
+    """False for a result that left queue.json as it was (nothing claimed, nothing touched)."""
+    if isinstance(outcome, ClaimResult):
+        return bool(outcome.jobs)
+    if isinstance(outcome, DeadLettersResult):
+        return outcome.count > 0
+    return True
+
+
+def _settle_all(futures: list[_Future], outcomes: list[MutationResult | OsqueueError]) -> None:
+    for future, outcome in zip(futures, outcomes, strict=True):
+        if future.done():
+            continue
+        if isinstance(outcome, OsqueueError):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 def _fail_all(futures: list[_Future], error: BaseException) -> None:

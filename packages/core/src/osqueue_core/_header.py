@@ -19,7 +19,10 @@ _decoder = msgspec.json.Decoder(StateHeader)
 
 def decode_header(data: bytes) -> StateHeader:
     """Who leads and which commit this is; raises msgspec.DecodeError on a corrupt file."""
-    return _decoder.decode(data)
+    try:
+        return _decoder.decode(data)
+    except UnicodeDecodeError as exc:  # msgspec's report of bad UTF-8 inside a string
+        raise msgspec.DecodeError(f"queue state is not valid UTF-8: {exc}") from None
 
 
 def wall_clock_ms() -> int:

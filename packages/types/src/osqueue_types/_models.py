@@ -74,6 +74,20 @@ def encode_state(state: QueueState) -> bytes:
     return _encoder.encode(state)
 
 
+def check_utf8(data: bytes) -> None:
+    """Raise msgspec.DecodeError for bytes that are not UTF-8.
+
+    msgspec does not validate the bytes it keeps as Raw payloads, and reports bad UTF-8 in a
+    string as a bare UnicodeDecodeError; a corrupt file must fail as a DecodeError, up front.
+    """
+    if not data.isascii():
+        try:
+            bytes(data).decode()
+        except UnicodeDecodeError as exc:
+            raise msgspec.DecodeError(f"queue state is not valid UTF-8: {exc}") from None
+
+
 def decode_state(data: bytes) -> QueueState:
     """Decode queue.json; raises msgspec.ValidationError / DecodeError on a corrupt file."""
+    check_utf8(data)
     return _decoder.decode(data)
