@@ -35,7 +35,7 @@ WORKERS = 4
 WARM_UP_S = min(30.0, DURATION_S / 6)
 # The first window after the warm-up is the reference; a minute when the run allows three.
 WINDOW_S = 60.0 if DURATION_S - WARM_UP_S >= 180 else (DURATION_S - WARM_UP_S) / 3
-DRAIN_S = 60.0  # after the last submit, for the workers to catch up
+DRAIN_S = 30.0  # after the last submit, for the workers to catch up
 MAX_RSS_GROWTH = 0.10
 MAX_P99_RATIO = 2.0
 
