@@ -59,6 +59,7 @@ def assert_broker_figures(row: dict[str, object]) -> None:
     assert isinstance(writes, int) and writes > 0
     assert row["writes_per_1000_jobs"] == round(writes * 1000 / JOBS, 1)
     assert isinstance(row["mean_batch"], float) and row["mean_batch"] >= 1
+    assert isinstance(row["mean_commit_ms"], float) and row["mean_commit_ms"] >= 0
     assert row["broker_cpu_pct"] is not None
 
 
@@ -102,10 +103,16 @@ def test_ceiling_runs_in_the_same_session(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_file_storage_run_leaves_nothing_behind(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    [row] = bench(capsys, "--jobs", str(JOBS), "--storage", f"file://{tmp_path}", "--storage-latency-ms", "1")
+    [row] = bench(
+        capsys,
+        *("--jobs", str(JOBS), "--storage", f"file://{tmp_path}"),
+        *("--storage-latency-ms", "1", "--commit-interval-ms", "2"),
+    )
     assert_sane(row)
     assert_broker_figures(row)
-    assert row["storage_latency_ms"] == 1.0
+    assert row["storage_latency_ms"] == 1.0 and row["commit_interval_ms"] == 2
+    # Every storage call waits 1 ms more.
+    assert isinstance(row["mean_commit_ms"], float) and row["mean_commit_ms"] >= 1
     assert list(tmp_path.iterdir()) == []
 
 
@@ -153,6 +160,8 @@ def test_against_a_running_broker(
     "args",
     [
         ["--broker", "http://127.0.0.1:1", "--storage", "file://x"],
+        ["--broker", "http://127.0.0.1:1", "--commit-interval-ms", "5"],
+        ["--commit-interval-ms", "-1"],
         ["--moto", "--storage", "file://x"],
         ["--broker-pid", "1"],
         ["--jobs", "0"],

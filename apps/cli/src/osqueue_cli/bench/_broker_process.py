@@ -1,6 +1,7 @@
 """The embedded broker of `osqueue bench`, run in its own process.
 
     python -m osqueue_cli.bench._broker_process --storage URL [--storage-latency-ms MS]
+        [--group-commit-interval-ms MS]
 
 Serves a broker on a free port of 127.0.0.1 over `open_storage(URL)`, wrapped in a
 `LatencyBackend` (when asked) and a `CountingBackend`. The first stdout line is
@@ -34,12 +35,12 @@ async def _answer_commands(counting: CountingBackend) -> None:
             sys.stdout.flush()
 
 
-async def _serve(storage_url: str, latency_ms: float) -> None:
+async def _serve(storage_url: str, latency_ms: float, group_commit_interval_ms: int) -> None:
     storage: StorageBackend = open_storage(storage_url)
     if latency_ms > 0:
         storage = LatencyBackend(storage, latency_ms)
     counting = CountingBackend(storage)
-    server = BrokerServer(counting, "127.0.0.1", 0)
+    server = BrokerServer(counting, "127.0.0.1", 0, group_commit_interval_ms=group_commit_interval_ms)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -61,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m osqueue_cli.bench._broker_process")
     parser.add_argument("--storage", required=True)
     parser.add_argument("--storage-latency-ms", type=float, default=0.0)
+    parser.add_argument("--group-commit-interval-ms", type=int, default=0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -70,7 +72,7 @@ def main() -> None:
     except ImportError:  # uvloop is optional (not on Windows)
         loop_factory = None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(_serve(args.storage, args.storage_latency_ms))
+        runner.run(_serve(args.storage, args.storage_latency_ms, args.group_commit_interval_ms))
 
 
 if __name__ == "__main__":

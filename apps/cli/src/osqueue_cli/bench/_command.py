@@ -68,6 +68,12 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     add("--wait-ms", type=int, default=1000, help="long-poll wait of the workers' claims (default: 1000)")
     add("--storage", default="memory://", help="storage URL of the embedded broker (default: memory://)")
     add("--storage-latency-ms", type=float, default=0.0, help="latency added to every storage call")
+    add(
+        "--commit-interval-ms",
+        type=int,
+        default=0,
+        help="the embedded broker's minimum time between commits (GROUP_COMMIT_INTERVAL_MS; default: 0)",
+    )
     add("--moto", action="store_true", help="start moto_server and benchmark the S3 backend on it")
     add("--broker", metavar="URL", help="benchmark this running broker instead of an embedded one")
     add("--broker-pid", type=int, help="process id of --broker, to report its CPU")
@@ -91,10 +97,15 @@ def _options(args: argparse.Namespace) -> BenchOptions:
         raise CommandError("--prefill must not be negative")
     if args.batch_size > 1000:
         raise CommandError("--batch-size must be at most 1000 (the broker's claim limit)")
-    if args.broker and (args.moto or args.storage != "memory://" or args.storage_latency_ms):
+    if args.broker and (
+        args.moto or args.storage != "memory://" or args.storage_latency_ms or args.commit_interval_ms
+    ):
         raise CommandError(
-            "--broker runs against that broker's own storage: drop --storage, --moto, --storage-latency-ms"
+            "--broker is configured on its own: drop --storage, --moto, --storage-latency-ms, "
+            "--commit-interval-ms"
         )
+    if args.commit_interval_ms < 0 or args.storage_latency_ms < 0:
+        raise CommandError("--commit-interval-ms and --storage-latency-ms must not be negative")
     if args.moto and args.storage != "memory://":
         raise CommandError("--moto chooses the storage itself: drop --storage")
     if args.broker_pid is not None and not args.broker:
@@ -110,6 +121,7 @@ def _options(args: argparse.Namespace) -> BenchOptions:
         wait_ms=args.wait_ms,
         storage=args.storage,
         storage_latency_ms=args.storage_latency_ms,
+        commit_interval_ms=args.commit_interval_ms,
         moto=args.moto,
         broker=args.broker,
         broker_pid=args.broker_pid,

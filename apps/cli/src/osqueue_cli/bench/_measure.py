@@ -72,14 +72,22 @@ def read_clocks(target_pid: int | None, storage_pid: int | None) -> Clocks:
 
 @dataclass(frozen=True)
 class CommitTotals:
-    """Running totals of the broker's commit-batch-size histogram."""
+    """Running totals of the broker's commit histograms (batch size and commit latency)."""
 
     mutations: float
     commits: float
+    seconds: float
+
+
+_COMMIT_METRICS = {
+    "osqueue_commit_batch_size_sum": "mutations",
+    "osqueue_commit_batch_size_count": "commits",
+    "osqueue_commit_latency_seconds_sum": "seconds",
+}
 
 
 async def commit_totals(base_url: str, headers: dict[str, str]) -> CommitTotals | None:
-    """Read `osqueue_commit_batch_size_{sum,count}` from GET /metrics, if the target has them."""
+    """Read the commit histograms' totals from GET /metrics, if the target has them."""
     http = RawHttpConnection(base_url, timeout=10.0, headers=headers)
     try:
         _, body = await http.request("GET", "/metrics")
@@ -90,11 +98,11 @@ async def commit_totals(base_url: str, headers: dict[str, str]) -> CommitTotals 
     values: dict[str, float] = {}
     for line in body.decode("utf-8", "replace").splitlines():
         name, _, value = line.partition(" ")
-        if name in ("osqueue_commit_batch_size_sum", "osqueue_commit_batch_size_count"):
-            values[name] = float(value)
-    if len(values) < 2:
+        if name in _COMMIT_METRICS:
+            values[_COMMIT_METRICS[name]] = float(value)
+    if len(values) < len(_COMMIT_METRICS):
         return None
-    return CommitTotals(values["osqueue_commit_batch_size_sum"], values["osqueue_commit_batch_size_count"])
+    return CommitTotals(**values)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ def results_table(results: list[ScenarioResult]) -> Table:
         ("peak queued", "right"),
         ("writes/1k jobs", "right"),
         ("mean batch", "right"),
+        ("commit ms", "right"),
         ("broker CPU", "right"),
         ("loadgen CPU", "right"),
         ("other CPU", "right"),
@@ -45,6 +46,8 @@ def results_table(results: list[ScenarioResult]) -> Table:
         target = r.target if r.storage is None else f"{r.target} {r.storage}"
         if r.storage_latency_ms:
             target += f" +{r.storage_latency_ms:g} ms"
+        if r.commit_interval_ms:
+            target += f" (commits ≥{r.commit_interval_ms} ms apart)"
         loadgen = _cell(r.loadgen_cpu_pct, ".0f", "%") + (" [bold yellow]bound[/]" if r.loadgen_bound else "")
         cells = [
             scenario
@@ -59,6 +62,7 @@ def results_table(results: list[ScenarioResult]) -> Table:
             f"{r.peak_queued:,}",
             _cell(r.writes_per_1000_jobs, ",.1f"),
             _cell(r.mean_batch, ".1f"),
+            _cell(r.mean_commit_ms, ".2f"),
             _cell(r.broker_cpu_pct, ".0f", "%"),
             loadgen,
             _cell(r.other_cpu_pct, ".0f", "%"),

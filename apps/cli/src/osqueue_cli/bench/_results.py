@@ -15,6 +15,7 @@ class ScenarioResult:
     target: str
     storage: str | None
     storage_latency_ms: float | None
+    commit_interval_ms: int | None
     jobs: int
     prefill: int
     producers: int
@@ -47,6 +48,8 @@ class ScenarioResult:
     writes_per_1000_jobs: float | None
     # Mutations per storage commit, from the broker's osqueue_commit_batch_size histogram.
     mean_batch: float | None
+    # Mean time of one commit (encode + storage write), from osqueue_commit_latency_seconds.
+    mean_commit_ms: float | None
     broker_cpu_pct: float | None
     loadgen_cpu_pct: float | None
     loadgen_bound: bool
@@ -65,8 +68,9 @@ class ScenarioResult:
 @dataclass(frozen=True)
 class RunContext:
     target: str
-    storage: str | None
-    storage_latency_ms: float | None
+    storage: str | None = None
+    storage_latency_ms: float | None = None
+    commit_interval_ms: int | None = None
 
 
 def summarize(
@@ -80,11 +84,12 @@ def summarize(
     if start.storage is not None and end.storage is not None:
         reads = end.storage[0] - start.storage[0]
         writes = end.storage[1] - start.storage[1]
-    mean_batch = None
+    mean_batch = mean_commit_ms = None
     if start.commits is not None and end.commits is not None:
         commits = end.commits.commits - start.commits.commits
         if commits > 0:
             mean_batch = round((end.commits.mutations - start.commits.mutations) / commits, 1)
+            mean_commit_ms = round((end.commits.seconds - start.commits.seconds) * 1000 / commits, 2)
     loadgen = cpu_pct(before.loadgen_cpu, after.loadgen_cpu, seconds)
     broker = cpu_pct(before.target_cpu, after.target_cpu, seconds)
     storage_cpu = cpu_pct(before.storage_cpu, after.storage_cpu, seconds)
@@ -98,6 +103,7 @@ def summarize(
         target=context.target,
         storage=context.storage,
         storage_latency_ms=context.storage_latency_ms,
+        commit_interval_ms=context.commit_interval_ms,
         jobs=plan.jobs,
         prefill=plan.prefill,
         producers=plan.producers,
@@ -125,6 +131,7 @@ def summarize(
         storage_writes=writes,
         writes_per_1000_jobs=None if writes is None or not done else round(writes * 1000 / done, 1),
         mean_batch=mean_batch,
+        mean_commit_ms=mean_commit_ms,
         broker_cpu_pct=broker,
         loadgen_cpu_pct=loadgen,
         loadgen_bound=loadgen is not None and loadgen >= LOADGEN_BOUND_PCT,

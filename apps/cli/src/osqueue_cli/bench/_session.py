@@ -56,6 +56,7 @@ class BenchOptions:
     wait_ms: int = 1000
     storage: str = "memory://"
     storage_latency_ms: float = 0.0
+    commit_interval_ms: int = 0
     moto: bool = False
     broker: str | None = None
     broker_pid: int | None = None
@@ -68,8 +69,8 @@ class BenchOptions:
 def plan_for(options: BenchOptions, scenario: Scenario, transport: Transport) -> LoadPlan:
     jobs, producers, workers, backlog = _DEFAULTS[scenario]
     if scenario != "latency":
-        producers = options.producers or producers if scenario in _PRODUCING else 0
-        workers = options.workers or workers if scenario in _WORKING else 0
+        producers = (options.producers or producers) if scenario in _PRODUCING else 0
+        workers = (options.workers or workers) if scenario in _WORKING else 0
     return LoadPlan(
         scenario=scenario,
         transport=transport,
@@ -120,7 +121,7 @@ class Session:
                         ceiling = await self._measure(
                             plan,
                             launch_ceiling,
-                            RunContext("ceiling", None, None),
+                            RunContext("ceiling"),
                         )
                         result.ceiling_jobs_per_s = ceiling.jobs_per_s
                         if ceiling.jobs_per_s:
@@ -141,18 +142,22 @@ class Session:
             async def existing() -> Target:
                 return remote
 
-            return await self._measure(plan, existing, RunContext(remote.url, None, None))
+            return await self._measure(plan, existing, RunContext(remote.url))
         base_url = self._moto.storage_url if self._moto is not None else options.storage
         storage = fresh_storage(base_url)
         env = {**os.environ, **MOTO_ENV} if self._moto is not None else None
 
         async def embedded() -> Target:
-            return await launch_broker(storage.url, options.storage_latency_ms, env)
+            return await launch_broker(
+                storage.url, options.storage_latency_ms, options.commit_interval_ms, env
+            )
 
         label = "moto" if self._moto is not None else base_url
         try:
             return await self._measure(
-                plan, embedded, RunContext("embedded", label, options.storage_latency_ms)
+                plan,
+                embedded,
+                RunContext("embedded", label, options.storage_latency_ms, options.commit_interval_ms),
             )
         finally:
             storage.cleanup()
@@ -166,16 +171,17 @@ class Session:
             connect = connector(plan.transport, target.url, options.auth_token, options.request_timeout_s)
             title = f"{plan.scenario} {plan.transport} → {context.target}"
             count = prefill_count(plan)
-            if count:
-                filling = Tally()
-                await self._with_progress(
-                    f"{title}: prefill", count, lambda: filling.submitted, prefill(plan, connect, filling)
-                )
+            filling = Tally()
+            # A prefill that runs out of time leaves nothing worth measuring.
+            timed_out = count > 0 and await self._with_progress(
+                f"{title}: prefill", count, lambda: filling.submitted, prefill(plan, connect, filling)
+            )
             tally = Tally()
             start = await self._snapshot(target)
-            timed_out = await self._with_progress(
-                title, plan.jobs, lambda: progress_of(plan, tally), run(plan, connect, tally)
-            )
+            if not timed_out:
+                timed_out = await self._with_progress(
+                    title, plan.jobs, lambda: progress_of(plan, tally), run(plan, connect, tally)
+                )
             end = await self._snapshot(target, closing=True)
         finally:
             await target.close()

@@ -130,9 +130,10 @@ class EmbeddedBroker(ChildTarget):
 
 
 async def launch_broker(
-    storage_url: str, latency_ms: float, env: dict[str, str] | None = None
+    storage_url: str, latency_ms: float, commit_interval_ms: int, env: dict[str, str] | None = None
 ) -> EmbeddedBroker:
     args = ["--storage", storage_url, "--storage-latency-ms", str(latency_ms)]
+    args += ["--group-commit-interval-ms", str(commit_interval_ms)]
     return await EmbeddedBroker.start(
         "osqueue_cli.bench._broker_process", args, f"broker on {storage_url}", env
     )
