@@ -9,9 +9,9 @@ Ordering rules (the contract the broker and its tests rely on):
   seen, so a stepped-back wall clock cannot un-expire a lease or un-deliver a delayed job.
 - A delayed job keeps `runAt` until it is claimed; a claim clears it.
 
-Encoding: jobs are grouped into chunks of consecutive queue positions, and each chunk's JSON
-is cached. A mutation marks the chunks it touched dirty; `encode()` re-encodes only those and
-joins the pieces, so a commit on a 100,000-job queue re-encodes a few hundred jobs, not all.
+Encoding: the three arrays of queue.json (jobs, dead letters, idempotency records) are
+`ChunkedArray`s whose JSON is cached per chunk; a commit re-encodes only the chunks its
+mutations touched and splices the arrays into the freshly encoded top-level fields.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from osqueue_types import (
     encode_state,
 )
 
+from ._chunks import ChunkedArray
 from ._index import LazyHeap, ReadyIndex
 
 _T = TypeVar("_T")
@@ -127,10 +128,7 @@ class QueueStateMachine:
 
         # Jobs in queue order; `_seq` is each job's position key (increasing, never reused).
         self._jobs: dict[str, Job] = {}
-        # The same jobs by chunk (seq >> _CHUNK_BITS), chunks in queue order, with cached JSON.
-        self._chunks: dict[int, dict[str, Job]] = {}
-        self._chunk_json: dict[int, bytes] = {}
-        self._dirty: set[int] = set()
+        self._jobs_json: ChunkedArray[Job] = ChunkedArray()
         self._seq: dict[str, int] = {}
         self._next_seq = itertools.count()
         self._ready = ReadyIndex()
@@ -138,11 +136,12 @@ class QueueStateMachine:
         self._leases = LazyHeap()  # in-progress jobs, by heartbeat at claim or last expiry check
         self._load_jobs(state.jobs)
 
-        self._dead: dict[str, DeadLetter] = {}
+        self._dead: ChunkedArray[DeadLetter] = ChunkedArray()
         if not isinstance(state.dead_letters, UnsetType):
-            self._dead = {dead.job.id: dead for dead in state.dead_letters}
+            for dead in state.dead_letters:
+                self._dead.append(dead.job.id, dead, next(self._next_seq))
 
-        self._idempotency: dict[str, IdempotencyRecord] = {}
+        self._idempotency: ChunkedArray[IdempotencyRecord] = ChunkedArray()
         self._idempotency_expiry = LazyHeap()
         if not isinstance(state.idempotency, UnsetType):
             for record in state.idempotency:
@@ -233,19 +232,22 @@ class QueueStateMachine:
     # -- reads ----------------------------------------------------------------------------
 
     def encode(self) -> bytes:
-        chunks, chunk_json = self._chunks, self._chunk_json
-        for chunk_id in self._dirty:
-            chunk_json[chunk_id] = _encode_jobs(list(chunks[chunk_id].values()))[1:-1]
-        self._dirty.clear()
-        # Splice the chunks into the encoded header; `"jobs":[]` cannot occur earlier because
-        # the only text before it is the broker address, a JSON string (its quotes escaped).
-        head, _, tail = encode_state(self._state_view(jobs=[])).partition(b'"jobs":[]')
-        parts = [head, b'"jobs":[']
-        for piece in chunk_json.values():
-            parts += (piece, b",")
-        if len(parts) > 2:
-            parts.pop()
-        parts += (b"]", tail)
+        # Encode the top-level fields with empty arrays, then splice each array's cached JSON
+        # in place of its `"name":[]`. No marker can occur earlier in the text: the only
+        # free text there is in JSON strings (broker address and id), whose quotes are escaped.
+        rest = encode_state(self._state_header())
+        parts: list[bytes] = []
+        for marker, array in (
+            (b'"jobs":[', self._jobs_json),
+            (b'"deadLetters":[', self._dead),
+            (b'"idempotency":[', self._idempotency),
+        ):
+            if marker == b'"jobs":[' or len(array):
+                head, _, rest = rest.partition(marker + b"]")
+                parts += (head, marker)
+                array.json_pieces(parts)
+                parts.append(b"]")
+        parts.append(rest)
         return b"".join(parts)
 
     def to_state(self) -> QueueState:
@@ -309,7 +311,7 @@ class QueueStateMachine:
     def dead_letters(self, offset: int = 0, limit: int | None = None) -> list[DeadLetter]:
         return [
             DeadLetter(job=msgspec.structs.replace(dead.job), reason=dead.reason, dead_at=dead.dead_at)
-            for dead in _page(self._dead.values(), offset, limit)
+            for dead in _page(self._dead, offset, limit)
         ]
 
     def next_run_at(self) -> int | None:
@@ -351,7 +353,8 @@ class QueueStateMachine:
             self._add_job(job)
             if key is not None:
                 # A re-used expired key moves to the tail, where new records go.
-                self._idempotency.pop(key, None)
+                if key in self._idempotency:
+                    self._idempotency.remove(key)
                 self._record_key(IdempotencyRecord(key, job.id, now + self._idempotency_retention_ms))
             ids.append(job.id)
         return EnqueueResult(ids)
@@ -400,7 +403,7 @@ class QueueStateMachine:
     def _requeue_dead(self, job_ids: list[str] | None) -> DeadLettersResult:
         ids = self._dead_ids(job_ids)
         for job_id in ids:
-            job = self._dead.pop(job_id).job
+            job = self._dead.remove(job_id).job
             job.status = JobStatus.UNCLAIMED
             job.attempts = 0
             job.worker_id = None
@@ -412,7 +415,7 @@ class QueueStateMachine:
     def _delete_dead(self, job_ids: list[str] | None) -> DeadLettersResult:
         ids = self._dead_ids(job_ids)
         for job_id in ids:
-            del self._dead[job_id]
+            self._dead.remove(job_id)
         return DeadLettersResult(len(ids))
 
     # -- helpers --------------------------------------------------------------------------
@@ -427,7 +430,7 @@ class QueueStateMachine:
         seq = next(self._next_seq)
         self._jobs[job.id] = job
         self._seq[job.id] = seq
-        self._chunk_add(job, seq)
+        self._jobs_json.append(job.id, job, seq)
         if job.status == JobStatus.IN_PROGRESS:
             self._leases.push(job.heartbeat or 0, 0, job.id)
         elif isinstance(job.run_at, int):
@@ -444,7 +447,7 @@ class QueueStateMachine:
             seq = next(self._next_seq)
             self._jobs[job.id] = job
             self._seq[job.id] = seq
-            self._chunk_add(job, seq)
+            self._jobs_json.append(job.id, job, seq)
             if job.status == JobStatus.IN_PROGRESS:
                 leases.append((job.heartbeat or 0, 0, job.id))
             elif isinstance(job.run_at, int):
@@ -474,31 +477,14 @@ class QueueStateMachine:
         job.status = JobStatus.UNCLAIMED
         job.worker_id = None
         job.heartbeat = None
-        self._dead[job.id] = DeadLetter(job=job, reason=reason, dead_at=now)
-
-    def _chunk_add(self, job: Job, seq: int) -> None:
-        chunk_id = seq >> _CHUNK_BITS
-        chunk = self._chunks.get(chunk_id)
-        if chunk is None:
-            # Seqs only grow, so a new chunk always belongs at the end of both dicts.
-            chunk = self._chunks[chunk_id] = {}
-            self._chunk_json[chunk_id] = b""
-        chunk[job.id] = job
-        self._dirty.add(chunk_id)
+        self._dead.append(job.id, DeadLetter(job=job, reason=reason, dead_at=now), next(self._next_seq))
 
     def _touch(self, job_id: str) -> None:
-        self._dirty.add(self._seq[job_id] >> _CHUNK_BITS)
+        self._jobs_json.touch(job_id)
 
     def _forget(self, job_id: str) -> None:
-        chunk_id = self._seq.pop(job_id) >> _CHUNK_BITS
-        del self._jobs[job_id]
-        chunk = self._chunks[chunk_id]
-        del chunk[job_id]
-        if chunk:
-            self._dirty.add(chunk_id)
-        else:
-            del self._chunks[chunk_id], self._chunk_json[chunk_id]
-            self._dirty.discard(chunk_id)
+        del self._jobs[job_id], self._seq[job_id]
+        self._jobs_json.remove(job_id)
 
     def _promote(self, now: int) -> None:
         """Move delayed jobs whose runAt has come into the ready index."""
@@ -522,7 +508,7 @@ class QueueStateMachine:
 
     def _dead_ids(self, job_ids: list[str] | None) -> list[str]:
         if job_ids is None:
-            return list(self._dead)
+            return self._dead.keys()
         ids = list(dict.fromkeys(job_ids))
         missing = [job_id for job_id in ids if job_id not in self._dead]
         if missing:
@@ -530,31 +516,32 @@ class QueueStateMachine:
         return ids
 
     def _record_key(self, record: IdempotencyRecord) -> None:
-        self._idempotency[record.key] = record
+        self._idempotency.append(record.key, record, next(self._next_seq))
         self._idempotency_expiry.push(record.expires_at, 0, record.key)
 
     def _prune_idempotency(self, now: int) -> None:
         expiry = self._idempotency_expiry
         while (entry := expiry.first()) is not None and entry[0] <= now:
             expiry.pop()
-            del self._idempotency[entry[3]]
+            # A key re-used after expiry has a newer record: leave that one alone.
+            record = self._idempotency.get(entry[3])
+            if record is not None and record.expires_at <= now:
+                self._idempotency.remove(entry[3])
 
-    def _state_view(self, jobs: list[Job]) -> QueueState:
-        """The state as queue.json holds it, sharing this machine's objects (encode at once)."""
+    def _state_header(self) -> QueueState:
+        """The top-level fields, with each non-empty array left empty for `encode()` to fill."""
+        dead: list[DeadLetter] | UnsetType = [] if len(self._dead) else UNSET
+        records: list[IdempotencyRecord] | UnsetType = [] if len(self._idempotency) else UNSET
         return QueueState(
             broker=self._broker,
             broker_heartbeat=self._broker_heartbeat,
-            jobs=jobs,
+            jobs=[],
             completed_total=self._completed_total,
             broker_id=self._broker_id if self._broker_id is not None else UNSET,
             commit_seq=self._commit_seq,
-            dead_letters=list(self._dead.values()) or UNSET,
-            idempotency=list(self._idempotency.values()) or UNSET,
+            dead_letters=dead,
+            idempotency=records,
         )
-
-
-_CHUNK_BITS = 8  # 256 jobs per cached chunk
-_encode_jobs = msgspec.json.Encoder().encode
 
 
 def _page(items: Iterable[_T], offset: int, limit: int | None) -> list[_T]:

@@ -12,8 +12,10 @@ DEFAULT_MAX_ATTEMPTS = 3
 
 DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
-# How long an idempotency key keeps returning the first job id.
-DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000
+# How long an idempotency key keeps returning the first job id. Long enough for any client
+# retry through a failover; short because every key is a record in queue.json until then
+# (SQS FIFO queues deduplicate over the same five minutes).
+DEFAULT_IDEMPOTENCY_RETENTION_MS = 5 * 60 * 1000
 
 
 def queue_state_key(queue: str = DEFAULT_QUEUE) -> str:
