@@ -219,9 +219,10 @@ class OsqueueClient:
         retry_delay: Duration | None = None,
         dead_letter: bool = False,
     ) -> bool:
-        """Give the job back as failed. It is retried (after `retry_delay`, or the broker's
-        backoff) while attempts remain, else dead-lettered; `dead_letter=True` dead-letters it
-        now. Returns whether it went to the dead-letter list."""
+        """Give the job back as failed. While attempts remain it is claimable again at once,
+        or after `retry_delay` when given (the broker adds no backoff of its own); otherwise
+        it is dead-lettered. `dead_letter=True` dead-letters it now. Returns whether it went
+        to the dead-letter list."""
         if isinstance(error, BaseException):
             error = f"{type(error).__name__}: {error}"
         call = FailJob(
