@@ -14,6 +14,12 @@ from osqueue_types import StorageBackend
 
 StartBroker = Callable[..., Awaitable[BrokerServer]]
 TOKEN = "s3cret-token"
+_STARTED = pytest.StashKey[list[BrokerServer]]()
+
+
+def _started(request: pytest.FixtureRequest) -> list[BrokerServer]:
+    """The brokers this test started, whichever fixture is torn down first."""
+    return request.node.stash.setdefault(_STARTED, [])
 
 
 @pytest.fixture(params=["memory", "file", "s3"])
@@ -30,13 +36,17 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         # Creating the S3 client blocks the event loop for a while; do it before any broker runs.
         await backend.read("warm-up")
     yield backend
+    # A graceful stop still writes (it hands the lease back): stop the brokers before closing.
+    for server in reversed(_started(request)):
+        if server.storage is backend:
+            await server.stop()
     await backend.aclose()
 
 
 @pytest.fixture
-async def start_broker() -> AsyncIterator[StartBroker]:
+async def start_broker(request: pytest.FixtureRequest) -> AsyncIterator[StartBroker]:
     """Starts brokers on free ports (memory storage unless given); stops them all afterwards."""
-    started: list[BrokerServer] = []
+    started = _started(request)
 
     async def start(storage: StorageBackend | None = None, **options: Any) -> BrokerServer:
         server = BrokerServer(storage if storage is not None else MemoryBackend(), port=0, **options)

@@ -25,6 +25,7 @@ def test_defaults_and_every_variable() -> None:
             "MAX_PAYLOAD_BYTES": "2048",
             "MAX_REQUEST_BYTES": "4096",
             "MAX_WAIT_MS": "20000",
+            "OSQUEUE_CORS_ORIGINS": "https://app.example, http://localhost:5173/",
         }
     )
     assert config == BrokerConfig(
@@ -41,6 +42,7 @@ def test_defaults_and_every_variable() -> None:
         max_request_bytes=4096,
         max_wait_ms=20_000,
         advertise_address="queue.internal:9000",
+        cors_origins=("https://app.example", "http://localhost:5173"),
     )
 
 
@@ -54,6 +56,8 @@ def test_defaults_and_every_variable() -> None:
         ({"BROKER_URL": "queue.internal"}, "BROKER_URL"),
         ({"MAX_WAIT_MS": "90000"}, "max wait"),
         ({"MAX_PAYLOAD_BYTES": "100", "MAX_REQUEST_BYTES": "10"}, "max payload"),
+        ({"OSQUEUE_CORS_ORIGINS": "app.example"}, "CORS origins"),
+        ({"OSQUEUE_CORS_ORIGINS": "https://app.example/path"}, "CORS origins"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], named: str) -> None:

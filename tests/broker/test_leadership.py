@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import httpx
 import osqueue_proto as pb
@@ -13,7 +14,8 @@ import websockets
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from osqueue_broker import BrokerServer
-from osqueue_types import StorageBackend
+from osqueue_storage import MemoryBackend
+from osqueue_types import QUEUE_STATE_KEY, StorageBackend, decode_state, encode_state
 
 from .conftest import StartBroker, claim, submit
 
@@ -95,3 +97,56 @@ async def test_standby_takes_over_from_a_crashed_leader(
     async with httpx.AsyncClient(base_url=standby.url) as http:
         assert (await claim(http))["jobId"] == acked
         assert (await http.get("/healthz")).json()["leader"] is True
+
+
+async def test_graceful_stop_hands_the_lease_to_the_standby_at_once(
+    start_broker: StartBroker, storage: StorageBackend
+) -> None:
+    slow_timeout = {"heartbeat_interval_ms": 200, "heartbeat_timeout_ms": 5000}
+    leader = await start_broker(storage, **slow_timeout)
+    standby = await start_broker(storage, **slow_timeout)
+    async with httpx.AsyncClient(base_url=leader.url) as http:
+        acked = await submit(http, "keep me")
+    await leader.stop()
+    # At the standby's next look (one interval), not after the 5 s timeout.
+    assert await wait_for_leader(standby) < 1.0
+    async with httpx.AsyncClient(base_url=standby.url) as http:
+        assert (await claim(http))["jobId"] == acked
+
+
+async def test_graceful_stop_writes_a_stale_heartbeat_as_its_last_commit(start_broker: StartBroker) -> None:
+    storage = MemoryBackend()
+    first = await start_broker(storage)
+    seq = (await stored(storage))["commitSeq"]
+    await first.stop()
+    released = await stored(storage)
+    assert (released["broker"], released["brokerHeartbeat"], released["commitSeq"]) == (
+        first.advertised_address,
+        0,
+        seq + 1,
+    )
+    second = await start_broker(storage)  # another broker id: it would otherwise stand by for 10 s
+    assert second.is_leader
+
+
+async def test_a_broker_that_lost_its_lease_does_not_release_it(start_broker: StartBroker) -> None:
+    storage = MemoryBackend()
+    leader = await start_broker(storage)
+    current = await storage.read(QUEUE_STATE_KEY)
+    assert current is not None
+    # Another broker takes over behind the leader's back (as after a long pause).
+    state = decode_state(current.data)
+    state.broker, state.broker_id, state.broker_heartbeat = "other:1", "other", int(time.time() * 1000)
+    state.commit_seq = (state.commit_seq or 0) + 1
+    taken = encode_state(state)
+    await storage.write(QUEUE_STATE_KEY, taken, current.version)
+    await leader.stop()
+    after = await storage.read(QUEUE_STATE_KEY)
+    assert after is not None and after.data == taken
+
+
+async def stored(storage: StorageBackend) -> dict[str, Any]:
+    current = await storage.read(QUEUE_STATE_KEY)
+    assert current is not None
+    state: dict[str, Any] = json.loads(current.data)
+    return state

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
+import osqueue_proto as pb
+import pytest
 from osqueue_broker import BrokerServer
 from osqueue_types import StorageBackend
 
@@ -89,6 +92,64 @@ async def test_delayed_job_wakes_a_parked_claim_when_due(http: httpx.AsyncClient
     assert 0.25 < time.perf_counter() - started < 1.5
 
 
+async def until_parked(broker: BrokerServer) -> None:
+    for _ in range(300):  # the Connect client's first request also pays for its connection
+        if broker.ops.parked_claims:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the claim did not park")
+
+
+async def parked_rest_claim(broker: BrokerServer) -> str | None:
+    async with httpx.AsyncClient(base_url=broker.url) as http:
+        job_id: str | None = (await claim(http, "parked", waitMs=5000)).get("jobId")
+        return job_id
+
+
+async def parked_connect_claim(broker: BrokerServer) -> str | None:
+    async with pb.QueueServiceClient(broker.url) as client:
+        reply = await client.claim_job(pb.ClaimJobRequest(worker_id="parked", wait_ms=5000))
+        return reply.job_id or None
+
+
+@pytest.mark.parametrize("parked_claim", [parked_rest_claim, parked_connect_claim], ids=["rest", "connect"])
+async def test_delayed_job_submitted_while_a_claim_is_parked_wakes_it_when_due(
+    broker: BrokerServer,
+    http: httpx.AsyncClient,
+    parked_claim: Callable[[BrokerServer], Awaitable[str | None]],
+) -> None:
+    poll = asyncio.create_task(parked_claim(broker))
+    await until_parked(broker)
+    started = time.perf_counter()
+    job_id = await submit(http, 1, delayMs=300)
+    assert await asyncio.wait_for(poll, 5) == job_id
+    assert 0.25 < time.perf_counter() - started < 1.5
+
+
+async def test_fail_with_a_retry_delay_wakes_a_parked_claim_when_due(http: httpx.AsyncClient) -> None:
+    job_id = await submit(http, 1)
+    await claim(http, "w1")
+    poll = asyncio.create_task(claim(http, "w2", waitMs=5000))
+    await asyncio.sleep(0.1)
+    started = time.perf_counter()
+    await http.post(f"/v1/jobs/{job_id}/fail", json={"workerId": "w1", "retryDelayMs": 300})
+    claimed = await asyncio.wait_for(poll, 5)
+    assert (claimed["jobId"], claimed["attempt"]) == (job_id, 2)
+    assert 0.25 < time.perf_counter() - started < 1.5
+
+
+async def test_one_timer_wakes_claims_at_the_earliest_run_at(http: httpx.AsyncClient) -> None:
+    polls = [asyncio.create_task(claim(http, f"w{i}", waitMs=5000)) for i in range(2)]
+    await asyncio.sleep(0.1)
+    started = time.perf_counter()
+    later = await submit(http, "later", delayMs=600)
+    sooner = await submit(http, "sooner", delayMs=200)  # replaces the timer set for the first
+    first = await asyncio.wait_for(asyncio.shield(polls[0]), 5)
+    assert first["jobId"] == sooner and time.perf_counter() - started < 0.5
+    second = await asyncio.wait_for(polls[1], 5)
+    assert second["jobId"] == later and 0.55 < time.perf_counter() - started < 1.5
+
+
 async def test_failed_job_given_back_wakes_a_waiter(http: httpx.AsyncClient) -> None:
     job_id = await submit(http, 1)
     await claim(http, "w1")
@@ -98,20 +159,31 @@ async def test_failed_job_given_back_wakes_a_waiter(http: httpx.AsyncClient) -> 
     assert (await asyncio.wait_for(poll, 2))["attempt"] == 2
 
 
-async def test_disconnected_client_does_not_take_a_job(broker: BrokerServer) -> None:
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /v1/jobs/claim HTTP/1.1\r\n",
+        b"POST /osqueue.v1.QueueService/ClaimJob HTTP/1.1\r\nconnect-protocol-version: 1\r\n",
+    ],
+    ids=["rest", "connect"],
+)
+async def test_disconnected_client_does_not_take_a_job(broker: BrokerServer, head: bytes) -> None:
     host, port = broker.address.rsplit(":", 1)
     _, writer = await asyncio.open_connection(host, int(port))
     body = b'{"workerId": "gone", "waitMs": 5000}'
     writer.write(
-        b"POST /v1/jobs/claim HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        head
+        + b"host: x\r\ncontent-type: application/json\r\n"
         + f"content-length: {len(body)}\r\n\r\n".encode()
         + body
     )
     await writer.drain()
     await asyncio.sleep(0.1)
+    assert broker.ops.parked_claims == 1
     writer.close()
     await writer.wait_closed()
     await asyncio.sleep(0.1)
+    assert broker.ops.parked_claims == 0  # withdrawn, not left to take the next job
     async with httpx.AsyncClient(base_url=broker.url) as http:
         job_id = await submit(http, 1)
         assert (await claim(http, "here"))["jobId"] == job_id

@@ -101,6 +101,7 @@ async def test_sigterm_under_load_loses_no_acknowledged_job(tmp_path: Path) -> N
     stored_ids = {job["id"] for job in stored["jobs"]}
     missing = [job_id for job_id in acknowledged if job_id not in stored_ids]
     assert not missing, f"{len(missing)} acknowledged jobs lost"
+    assert stored["brokerHeartbeat"] == 0  # the lease handed back as the last write
 
 
 def test_bad_environment_fails_at_start_naming_the_variable(tmp_path: Path) -> None:

@@ -29,7 +29,9 @@ async def test_job_lifecycle_matches_the_typescript_shapes(
 
         # GET with a content-type header and no body, as the TypeScript client sends it.
         stats = await http.get("/v1/stats", headers={"content-type": "application/json"})
-        assert stats.json() == {
+        counters = stats.json()
+        assert counters.pop("brokerHeartbeat") > 0  # additive; see test_health_and_state
+        assert counters == {
             "total": 1,
             "unclaimed": 1,
             "inProgress": 0,
@@ -304,10 +306,19 @@ async def test_auth(start_broker: StartBroker) -> None:
 
 async def test_health_and_state(broker: BrokerServer, http: httpx.AsyncClient) -> None:
     health = (await http.get("/healthz")).json()
-    assert health == {"status": "ok", "leader": True, "brokerAddress": broker.address}
     await submit(http, {"k": "v"})
     state = (await http.get("/state")).json()
     assert state["broker"] == broker.address and state["jobs"][0]["payload"] == {"k": "v"}
+    # The leader's lease heartbeat, so a dashboard need not download /state to show it.
+    heartbeat = state["brokerHeartbeat"]
+    assert health == {
+        "status": "ok",
+        "leader": True,
+        "brokerAddress": broker.address,
+        "brokerHeartbeat": heartbeat,
+    }
+    assert (await http.get("/v1/stats")).json()["brokerHeartbeat"] == heartbeat
+    assert (await http.get("/v1/jobs")).json()["brokerHeartbeat"] == heartbeat
 
 
 async def test_throttle_stats(start_broker: StartBroker, http: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import websockets
 from osqueue_broker import BrokerServer
+from osqueue_types import QUEUE_STATE_KEY
 from websockets.asyncio.client import ClientConnection
 
 from .conftest import TOKEN, StartBroker
@@ -68,6 +69,8 @@ async def test_every_method(broker: BrokerServer) -> None:
             1,
             broker.address,
         )
+        state = await broker.storage.read(QUEUE_STATE_KEY)
+        assert state is not None and stats["brokerHeartbeat"] == json.loads(state.data)["brokerHeartbeat"]
         assert [j["id"] for j in ok(await rpc.call("listJobs", {"type": "t"}))["jobs"]] == [job_id]
 
         claimed = ok(await rpc.call("claimJob", {"workerId": "w", "types": ["t"]}))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from msgspec import UNSET
 from osqueue_types import InvalidRequestError, OsqueueError, StorageBackend
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -34,8 +36,10 @@ def build_app(
     storage: StorageBackend,
     max_payload_bytes: int,
     max_request_bytes: int,
+    cors_origins: tuple[str, ...] = (),
 ) -> tuple[Starlette, ASGIApp]:
-    """The Starlette app, and the stack to serve: the app behind the hot-path shortcut."""
+    """The Starlette app, and the stack to serve: the app behind the hot-path shortcut (and,
+    with `cors_origins`, both behind CORS, so hot routes answer browsers too)."""
     rest = RestApi(
         ops, auth, storage=storage, max_payload_bytes=max_payload_bytes, max_request_bytes=max_request_bytes
     )
@@ -48,7 +52,15 @@ def build_app(
     openapi = msgspec.json.encode(build_openapi(ops.queue))
 
     async def healthz(request: Request) -> Response:
-        return json_response(HealthReply(status="ok", leader=ops.is_leader, broker_address=ops.address))
+        leader = ops.is_leader
+        return json_response(
+            HealthReply(
+                status="ok",
+                leader=leader,
+                broker_address=ops.address,
+                broker_heartbeat=ops.broker_heartbeat() if leader else UNSET,
+            )
+        )
 
     async def metrics_text(request: Request) -> Response:
         if auth.enabled:
@@ -86,4 +98,13 @@ def build_app(
         ],
         exception_handlers=handlers,
     )
-    return app, HotPaths(app, rest)
+    served: ASGIApp = HotPaths(app, rest)
+    if cors_origins:
+        served = CORSMiddleware(
+            served,
+            allow_origins=cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],  # Authorization, Content-Type and Connect's own headers
+            max_age=600,
+        )
+    return app, served

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from osqueue_types import (
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_MAX_WAIT_MS = 60_000
+# scheme://host[:port], as in a browser's Origin header.
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s?#]+")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class BrokerConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_wait_ms: int = DEFAULT_MAX_WAIT_MS
     advertise_address: str | None = None
+    # Browser origins allowed to call the broker ("*": any); empty sends no CORS headers.
+    cors_origins: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Refuse settings that cannot work, naming the setting."""
@@ -61,13 +66,17 @@ class BrokerConfig:
             raise ConfigError("max payload bytes must be positive and at most max request bytes")
         if not 0 <= self.max_wait_ms <= 60_000:
             raise ConfigError(f"max wait must be 0..60000 ms, got {self.max_wait_ms}")
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ConfigError(f"CORS origins must look like https://host[:port] or be *, got {origin!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BrokerConfig:
         """Read BROKER_HOST, BROKER_PORT, BROKER_URL (the address to advertise), OSQUEUE_QUEUE,
         BROKER_HEARTBEAT_INTERVAL_MS, BROKER_HEARTBEAT_TIMEOUT_MS, GROUP_COMMIT_INTERVAL_MS,
         MAX_BATCH_SIZE, JOB_HEARTBEAT_TIMEOUT_MS, OSQUEUE_AUTH_TOKEN, MAX_PAYLOAD_BYTES,
-        MAX_REQUEST_BYTES and MAX_WAIT_MS; unset or empty means the default."""
+        MAX_REQUEST_BYTES, MAX_WAIT_MS and OSQUEUE_CORS_ORIGINS (comma-separated); unset or
+        empty means the default."""
         env = os.environ if env is None else env
         d = cls()
         max_batch = _int(env, "MAX_BATCH_SIZE", 0)
@@ -85,6 +94,7 @@ class BrokerConfig:
             max_request_bytes=_int(env, "MAX_REQUEST_BYTES", d.max_request_bytes),
             max_wait_ms=_int(env, "MAX_WAIT_MS", d.max_wait_ms),
             advertise_address=_address(env, "BROKER_URL"),
+            cors_origins=_origins(env, "OSQUEUE_CORS_ORIGINS"),
         )
         try:
             config.validate()
@@ -121,3 +131,9 @@ def _address(env: Mapping[str, str], name: str) -> str | None:
     if not sep or not host or not port.isdigit() or "/" in address:
         raise ConfigError(f"{name} must look like http://host:port, got {raw!r}")
     return address
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """`https://a.example, https://b.example/` → the origins as a browser sends them."""
+    raw = env.get(name, "")
+    return tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())

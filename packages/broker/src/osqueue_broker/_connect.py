@@ -31,6 +31,7 @@ from osqueue_types import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import TokenAuth
+from ._hangup import client_gone, tracked
 from ._http import check_utf8
 from ._operations import QueueOperations
 from ._rest import dead_letter_selection
@@ -112,9 +113,18 @@ class ConnectQueueService(pb.QueueService):
             batch = request.HasField("limit")
             if batch and not 1 <= request.limit <= _MAX_CLAIM_LIMIT:
                 raise InvalidRequestError(f"limit must be 1..{_MAX_CLAIM_LIMIT}, got {request.limit}")
-            jobs = await self.ops.claim(
-                request.worker_id, list(request.types), limit=request.limit if batch else 1, wait_ms=wait_ms
-            )
+            gone = client_gone() if wait_ms else None
+            try:
+                jobs = await self.ops.claim(
+                    request.worker_id,
+                    list(request.types),
+                    limit=request.limit if batch else 1,
+                    wait_ms=wait_ms,
+                    gone=gone,
+                )
+            finally:
+                if gone is not None:
+                    gone.cancel()
             if batch:
                 return pb.ClaimJobResponse(jobs=[_claimed(job) for job in jobs])
             if not jobs:
@@ -360,7 +370,8 @@ class BoundedGzip:
 
 
 class ConnectEdge:
-    """In front of the Connect app: a request size limit and a response compression policy.
+    """In front of the Connect app: a request size limit, a response compression policy, and
+    the request's hang-up tracked for long-poll claims (see `_hangup`).
 
     connect-python reads a whole body before checking its size, and gzips every response a
     client accepts gzip for, which costs more than it saves on the small messages that make up
@@ -394,20 +405,23 @@ class ConnectEdge:
             scope = {**scope, "headers": kept}
         limit = self.max_request_bytes
         received = 0
+        with tracked(receive) as hangup:
 
-        async def bounded_receive() -> Message:
-            nonlocal received
-            if declared > limit:
-                raise _too_large(limit)
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _too_large(limit)
-            return message
+            async def bounded_receive() -> Message:
+                nonlocal received
+                if declared > limit:
+                    raise _too_large(limit)
+                message = await receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _too_large(limit)
+                hangup.body_read = not message.get("more_body", False)
+                return message
 
-        if not accepts_gzip:
-            await self.app(scope, bounded_receive, send)
-            return
+            await self.app(scope, bounded_receive, self._gzip_large(send) if accepts_gzip else send)
+
+    def _gzip_large(self, send: Send) -> Send:
+        """`send`, gzipping a large 200 response body sent in one piece."""
         start: Message | None = None
 
         async def send_maybe_gzipped(message: Message) -> None:
@@ -425,7 +439,7 @@ class ConnectEdge:
                 start = None
             await send(message)
 
-        await self.app(scope, bounded_receive, send_maybe_gzipped)
+        return send_maybe_gzipped
 
 
 def _too_large(limit: int) -> ConnectError:

@@ -100,6 +100,10 @@ class QueueOperations:
             m.jobs_expired.inc(expired)
         if info.new_work:
             self._waiters.wake()
+        if len(self._waiters):
+            # The commit may have added a delayed job (a submit or a fail with a retry delay)
+            # that falls due before anything else would wake the parked claims.
+            self._schedule_delayed_wake()
 
     def begin_shutdown(self) -> None:
         """Refuse new requests and answer parked claims, before the engine's last commit."""
@@ -162,8 +166,8 @@ class QueueOperations:
                     if gone is not None:
                         waits.add(gone)
                     await asyncio.wait(waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-                    if not waiter.future.done():
-                        return jobs  # timed out or the caller left
+                    if not waiter.future.done() or (gone is not None and gone.done()):
+                        return jobs  # timed out or the caller left (a woken turn passes on)
         finally:
             if waiter is not None:
                 waiters.leave(waiter, claimed=bool(jobs))
@@ -212,6 +216,10 @@ class QueueOperations:
 
     def stats(self) -> QueueCounts:
         return self._machine().stats(_now_ms())
+
+    def broker_heartbeat(self) -> int:
+        """brokerHeartbeat of the lease this broker holds: when it last refreshed it (ms)."""
+        return self._machine().broker_heartbeat
 
     def list_jobs(
         self, *, status: str | None, type: str | None, offset: int, limit: int | None

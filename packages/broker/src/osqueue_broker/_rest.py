@@ -182,7 +182,7 @@ class RestApi:
 
     async def stats(self, request: Request) -> Response:
         self._queue(request)
-        return json_response(stats_reply(self.ops.stats(), self.ops.address))
+        return json_response(stats_reply(self.ops.stats(), self.ops.address, self.ops.broker_heartbeat()))
 
     async def list_jobs(self, request: Request) -> Response:
         self._queue(request)
@@ -193,7 +193,7 @@ class RestApi:
             offset=_int_param(query.get("offset"), "offset") or 0,
             limit=_int_param(query.get("limit"), "limit"),
         )
-        return json_response(list_reply(counts, jobs, self.ops.address))
+        return json_response(list_reply(counts, jobs, self.ops.address, self.ops.broker_heartbeat()))
 
     async def list_dead_letters(self, request: Request) -> Response:
         self._queue(request)

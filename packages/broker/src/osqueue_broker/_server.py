@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 
 import uvicorn
@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 from ._app import build_app
 from ._auth import TokenAuth
 from ._config import DEFAULT_HOST, DEFAULT_MAX_WAIT_MS, DEFAULT_PORT, BrokerConfig
+from ._lease import release_lease
 from ._metrics import BrokerMetrics
 from ._operations import QueueOperations
 
@@ -51,8 +52,9 @@ class BrokerServer:
 
     `start()` binds the port (0 picks a free one), campaigns for leadership (standing by and
     retrying on its own if another broker leads) and serves. `stop()` refuses new requests,
-    lets the engine commit what it already accepted, then closes the server. `serve()` does
-    both around SIGTERM/SIGINT.
+    lets the engine commit what it already accepted, hands the lease back (a standby takes
+    over at its next look), then closes the server. `serve()` does both around SIGTERM/SIGINT.
+    With `cors_origins` ("*" for any), browsers on those origins may call REST and Connect.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class BrokerServer:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         max_wait_ms: int = DEFAULT_MAX_WAIT_MS,
         advertise_address: str | None = None,
+        cors_origins: Sequence[str] = (),
     ) -> None:
         config = BrokerConfig(
             host=host,
@@ -87,6 +90,7 @@ class BrokerServer:
             max_request_bytes=max_request_bytes,
             max_wait_ms=max_wait_ms,
             advertise_address=advertise_address,
+            cors_origins=tuple(cors_origins),
         )
         config.validate()
         queue_state_key(queue)  # refuses an invalid queue name now rather than at start
@@ -102,6 +106,7 @@ class BrokerServer:
             storage=storage,
             max_payload_bytes=max_payload_bytes,
             max_request_bytes=max_request_bytes,
+            cors_origins=config.cors_origins,
         )
         self.election: BrokerElection | None = None
         self._address: str | None = None
@@ -125,6 +130,7 @@ class BrokerServer:
             max_request_bytes=config.max_request_bytes,
             max_wait_ms=config.max_wait_ms,
             advertise_address=config.advertise_address,
+            cors_origins=config.cors_origins,
         )
 
     @property
@@ -203,11 +209,14 @@ class BrokerServer:
         )
 
     async def stop(self) -> None:
-        """Graceful: refuse new work, commit what was accepted, answer, then close."""
+        """Graceful: refuse new work, commit what was accepted, hand the lease back, answer, close."""
         self.ops.begin_shutdown()
         election, self.election = self.election, None
         if election is not None:
+            engine = election.engine
             await election.stop()
+            if engine is not None:
+                await release_lease(engine)
         serving, self._serving = self._serving, None
         if serving is not None and self._server is not None:
             await asyncio.sleep(0.05)  # WebSocket handlers whose commit just landed send their answers

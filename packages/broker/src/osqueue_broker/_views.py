@@ -38,7 +38,7 @@ def claimed_reply(job: ClaimedJob) -> ClaimedJobReply:
     )
 
 
-def stats_reply(counts: QueueCounts, address: str) -> StatsReply:
+def stats_reply(counts: QueueCounts, address: str, heartbeat: int) -> StatsReply:
     return StatsReply(
         total=counts.total,
         unclaimed=unclaimed(counts),
@@ -47,10 +47,11 @@ def stats_reply(counts: QueueCounts, address: str) -> StatsReply:
         broker_address=address,
         delayed=counts.delayed,
         dead_letters=counts.dead_letters,
+        broker_heartbeat=heartbeat,
     )
 
 
-def list_reply(counts: QueueCounts, jobs: list[Job], address: str) -> ListJobsReply:
+def list_reply(counts: QueueCounts, jobs: list[Job], address: str, heartbeat: int) -> ListJobsReply:
     return ListJobsReply(
         total=counts.total,
         unclaimed=unclaimed(counts),
@@ -59,6 +60,7 @@ def list_reply(counts: QueueCounts, jobs: list[Job], address: str) -> ListJobsRe
         broker_address=address,
         delayed=counts.delayed,
         dead_letters=counts.dead_letters,
+        broker_heartbeat=heartbeat,
         jobs=[job_reply(job) for job in jobs],
     )
 

@@ -151,6 +151,8 @@ class StatsReply(msgspec.Struct, rename="camel"):
     broker_address: str
     delayed: int
     dead_letters: int
+    # When the leader last refreshed its lease (ms since the epoch); additive.
+    broker_heartbeat: int
 
 
 class JobReply(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -192,6 +194,8 @@ class HealthReply(msgspec.Struct, rename="camel"):
     status: str
     leader: bool
     broker_address: str
+    # Only while this broker leads: when it last refreshed its lease (ms since the epoch).
+    broker_heartbeat: int | UnsetType = UNSET
 
 
 class ErrorReply(msgspec.Struct, omit_defaults=True):

@@ -222,11 +222,11 @@ class WebSocketRpc:
         return job_reply(job, status)
 
     async def _get_stats(self, p: w.QueueParams) -> w.StatsReply:
-        return stats_reply(self.ops.stats(), self.ops.address)
+        return stats_reply(self.ops.stats(), self.ops.address, self.ops.broker_heartbeat())
 
     async def _list_jobs(self, p: w.ListJobsParams) -> w.ListJobsReply:
         counts, jobs = self.ops.list_jobs(status=p.status, type=p.type, offset=p.offset, limit=p.limit)
-        return list_reply(counts, jobs, self.ops.address)
+        return list_reply(counts, jobs, self.ops.address, self.ops.broker_heartbeat())
 
     async def _list_dead_letters(self, p: w.ListDeadLettersParams) -> w.DeadLettersReply:
         dead, total = self.ops.dead_letters(p.offset, p.limit)
