@@ -81,7 +81,6 @@ def assert_typed_error(response: httpx.Response | Any) -> None:
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    derandomize=False,
 )
 def test_generated_requests_never_get_5xx(
     case: schemathesis.Case[Any], broker: BrokerProcess, outcomes: Counter[str]
