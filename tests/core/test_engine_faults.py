@@ -235,3 +235,50 @@ async def test_foreign_write_seen_after_an_error_means_lost_leadership() -> None
     assert caught.value.leader == "10.0.0.9:8080"
     assert (await stored(memory)).data == foreign
     assert not engine.is_running
+
+
+class ResendingStorage(MemoryBackend):
+    """Storage behind an HTTP client that resends a PUT whose answer was lost: the first
+    write lands, and the resend then conflicts with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resend_next = False
+
+    async def write(self, key: str, data: bytes, expected: Version) -> Version:
+        version = await super().write(key, data, expected)
+        if self.resend_next:
+            self.resend_next = False
+            return await super().write(key, data, expected)  # raises CASConflictError
+        return version
+
+
+async def test_a_conflict_with_our_own_landed_write_is_a_success() -> None:
+    storage = ResendingStorage()
+    engine = GroupCommitEngine(storage)
+    await engine.start()
+    storage.resend_next = True
+    result = await engine.submit(Enqueue([NewJob(msgspec.Raw(b'{"n":1}'))]))
+    assert isinstance(result, EnqueueResult)
+    assert engine.is_running
+    # Still the leader: the next commit goes through, over the version that landed.
+    await engine.submit(Enqueue([NewJob(msgspec.Raw(b'{"n":2}'))]))
+    current = await storage.read(QUEUE_STATE_KEY)
+    assert current is not None and len(decode_state(current.data).jobs) == 2
+    await engine.stop()
+
+
+async def test_a_conflict_with_another_writer_still_loses_leadership() -> None:
+    storage = MemoryBackend(latency_ms=20)
+    engine = GroupCommitEngine(storage)
+    await engine.start()
+    current = await storage.read(QUEUE_STATE_KEY)
+    assert current is not None
+    pending = asyncio.create_task(engine.submit(Enqueue([NewJob(msgspec.Raw(b"1"))])))
+    await asyncio.sleep(0.005)  # the engine's write is in flight
+    other = msgspec.structs.replace(decode_state(current.data), broker="other:1", broker_id="other")
+    storage.put(QUEUE_STATE_KEY, encode_state(other))  # lands before the engine's write
+    with pytest.raises(NotLeaderError):
+        await pending
+    stored = await storage.read(QUEUE_STATE_KEY)
+    assert stored is not None and decode_state(stored.data).broker == "other:1"

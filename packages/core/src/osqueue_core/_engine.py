@@ -483,8 +483,7 @@ class GroupCommitEngine:
         expected = self._version
         storage = self.storage
         delays = self._backoff.delays()
-        maybe_landed = False  # a write raised: look at storage before writing again
-        ever_raised = False
+        maybe_landed = False  # a write raised or conflicted: look at storage before writing again
         last_error: StorageBackendError | None = None
         for attempt in range(1, self._retry_attempts + 1):
             try:
@@ -499,13 +498,13 @@ class GroupCommitEngine:
                         return await storage.create_if_not_exists(self.key, data), attempt
                     return await storage.write(self.key, data, expected), attempt
                 except CASConflictError:
-                    if not ever_raised:
-                        raise _LeadershipLost(None) from None
-                    # An earlier write that raised may have landed late: look before deciding.
+                    # Usually another broker wrote. But an HTTP client may resend a PUT whose
+                    # answer was lost, and the resend conflicts with our own landed write:
+                    # look before deciding (`_inspect` raises _LeadershipLost for anyone else's).
                     maybe_landed = True
                     continue
                 except StorageBackendError:
-                    ever_raised = maybe_landed = True
+                    maybe_landed = True
                     raise
             except StorageBackendError as exc:
                 last_error = exc
