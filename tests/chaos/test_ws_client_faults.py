@@ -4,7 +4,8 @@ Seen in the crash loop as asyncio's "Future exception was never retrieved" after
 SIGKILL. Reproduced here with a server that completes the handshake, sends a close frame and
 then holds the TCP connection open: the next request is registered, its send waits for the
 closing handshake, the reader fails every pending request (this one included) as the socket
-goes, and the send raises, so nobody ever reads the exception set on that request's future.
+goes, and the send raises. The transport must read the exception set on that request's
+future, so the caller gets TransportConnectionError and asyncio logs nothing.
 """
 
 from __future__ import annotations
@@ -57,11 +58,6 @@ class _ClosingServer:
             await self.server.wait_closed()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WebSocketTransport.call leaves the exception on a request's future unretrieved when the "
-    "socket closes during send",
-)
 async def test_request_on_a_closing_socket_leaves_no_unretrieved_future() -> None:
     loop_errors: list[str] = []
     asyncio.get_running_loop().set_exception_handler(

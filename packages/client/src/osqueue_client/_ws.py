@@ -111,6 +111,10 @@ class WebSocketTransport(Transport):
                     answer = await waiter
                 finally:
                     session.pending.pop(request_id, None)
+                    # The reader may have failed this request while its send was still raising:
+                    # read that error here, or asyncio logs it as never retrieved.
+                    if waiter.done() and not waiter.cancelled():
+                        waiter.exception()
         except TimeoutError as exc:
             raise TransportConnectionError(
                 f"WebSocket {broker_url}: no answer to {request.method} within {timeout:g}s"
