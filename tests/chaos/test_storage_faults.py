@@ -30,11 +30,9 @@ from osqueue_core import GroupCommitEngine
 from osqueue_storage import S3Backend
 from osqueue_types import (
     QUEUE_STATE_KEY,
-    CASConflictError,
     Enqueue,
     EnqueueResult,
     NewJob,
-    NotLeaderError,
     StorageBackendError,
     decode_state,
 )
@@ -142,14 +140,9 @@ async def test_pipeline_through_storage_faults(fleet: BrokerFleet, moto_server: 
     assert not gaps, f"commitSeq does not advance by one: {gaps[:10]}"
     assert final.data == proxy.accepted_writes[-1]
     assert batches_failed == 0, "a batch failed although the broker could have retried it"
-    if leadership_lost:
-        # Everything above held, but each step-down answered the callers in flight with
-        # NotLeaderError (their clients retried) and left claims in the landed write orphaned
-        # until their heartbeat timed out. The targeted tests below pin down the cause.
-        pytest.xfail(
-            f"known bug: the only broker stepped down {leadership_lost} times ({AMBIGUOUS_PUT_BUG})"
-            f":\n{_lines(log)}"
-        )
+    # A landed write whose answer was lost is resent below S3Backend and conflicts with itself;
+    # S3Backend must recognise it, or the broker would abdicate over its own write.
+    assert leadership_lost == 0, f"the only broker stepped down {leadership_lost} times:\n{_lines(log)}"
 
 
 def _commit_seq(data: bytes) -> int:
@@ -172,13 +165,9 @@ async def _storage_errors(broker: BrokerProcess) -> float | None:
 
 # A conditional PUT that reached S3 but whose answer was lost is sent again below S3Backend:
 # aiohttp resends idempotent methods (PUT among them) once when a reused keep-alive connection
-# drops, and botocore retries too (S3Backend allows it 2 attempts). The resent PUT's If-Match no
-# longer holds, so S3Backend raises CASConflictError, as if another writer had changed the
-# object, and the engine gives up leadership over its own write.
-AMBIGUOUS_PUT_BUG = (
-    "a landed conditional PUT whose answer was lost is resent by aiohttp/botocore and reported as "
-    "CASConflictError, so the engine abdicates"
-)
+# drops, and botocore retries too. The resent PUT's If-Match no longer holds; S3Backend must see
+# that the stored object is its own bytes rather than report a conflict, and the engine must
+# not give up leadership over its own write.
 
 
 @pytest.fixture
@@ -190,7 +179,6 @@ async def quiet_proxy(moto_server: str) -> AsyncIterator[FaultProxy]:
     await proxy.aclose()
 
 
-@pytest.mark.xfail(raises=CASConflictError, strict=True, reason=AMBIGUOUS_PUT_BUG)
 async def test_s3_write_whose_answer_was_lost_is_not_a_conflict(
     moto_server: str, quiet_proxy: FaultProxy
 ) -> None:
@@ -208,7 +196,6 @@ async def test_s3_write_whose_answer_was_lost_is_not_a_conflict(
     assert current is not None and current.data == b"second"
 
 
-@pytest.mark.xfail(raises=NotLeaderError, strict=True, reason=AMBIGUOUS_PUT_BUG)
 async def test_engine_keeps_leading_after_a_landed_write_lost_its_answer(
     moto_server: str, quiet_proxy: FaultProxy
 ) -> None:

@@ -93,6 +93,19 @@ async def test_stale_version_conflicts_and_leaves_object_unchanged(backend: Stor
     assert (current.data, current.version) == (b"two", v2)
 
 
+async def test_same_bytes_from_a_stale_version_conflict(storage: Storage) -> None:
+    """Two writers that read the same version and store equal bytes: one wins, one conflicts."""
+    first, second = storage.open("app"), storage.open("app")
+    v1 = await first.create_if_not_exists(KEY, b"one")
+    v2 = await first.write(KEY, b"two", v1)
+    with pytest.raises(CASConflictError):
+        await second.write(KEY, b"two", v1)
+    with pytest.raises(CASConflictError):
+        await second.create_if_not_exists(KEY, b"two")
+    current = await first.read(KEY)
+    assert current is not None and (current.data, current.version) == (b"two", v2)
+
+
 async def test_write_to_missing_key_conflicts(backend: StorageBackend) -> None:
     other = await backend.create_if_not_exists("other.json", b"x")
     with pytest.raises(CASConflictError):

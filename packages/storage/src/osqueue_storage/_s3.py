@@ -3,18 +3,28 @@
 CAS uses S3 conditional writes: `If-Match: <etag>` to replace, `If-None-Match: *` to create.
 S3 answers 412 PreconditionFailed when the condition fails and 409
 ConditionalRequestConflict when a concurrent conditional write wins the race.
+
+A conditional PUT can be sent twice: when the connection drops after S3 applied it, aiohttp
+resends it on a fresh connection and botocore retries it, and the second copy fails its own
+condition against the first. So every PUT carries a random write id in its user metadata, and
+on a conflict the object's metadata is read back: our own id means the object is our write,
+which is reported as done. A writer that stored the same bytes concurrently has another id, so
+its write still conflicts with ours, as compare-and-swap requires.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from typing import Any, NoReturn
 
 from osqueue_types import CASConflictError, ConfigError, ReadResult, StorageBackendError, Version
 
 from ._keys import check_key, join_prefix
 
+# User metadata (x-amz-meta-osqueue-write) naming the PUT that stored an object.
+_WRITE_ID = "osqueue-write"
 _CAS_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 _PERMISSION_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "Forbidden", "403"})
 _CREDENTIAL_CODES = frozenset(
@@ -49,8 +59,8 @@ class S3Backend:
         self._config = AioConfig(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            # Few retries: the engine retries whole commits, and a retried conditional PUT whose
-            # first attempt landed can only come back as a conflict anyway.
+            # Few retries: the engine retries whole commits. A retried PUT whose first attempt
+            # landed is recognised by its write id (see above), so it is never a false conflict.
             retries={"mode": "standard", "total_max_attempts": max_attempts},
             # Checksums only where S3 requires them: S3-compatible stores often reject the rest.
             request_checksum_calculation="when_required",
@@ -91,14 +101,35 @@ class S3Backend:
     async def _put(self, key: str, data: bytes, **condition: str) -> Version:
         name = self._name(key)
         client = await self._get_client()
+        write_id = secrets.token_hex(16)
         try:
-            response = await client.put_object(Bucket=self.bucket, Key=name, Body=bytes(data), **condition)
+            response = await client.put_object(
+                Bucket=self.bucket, Key=name, Body=bytes(data), Metadata={_WRITE_ID: write_id}, **condition
+            )
         except Exception as exc:
+            code = _error_code(exc)
+            if code in _CAS_CODES:
+                landed = await self._version_written_by(client, name, write_id)
+                if landed is not None:
+                    return landed
             # NoSuchKey: the object we expected to replace is gone, which is a lost race too.
-            if _error_code(exc) in _CAS_CODES or _error_code(exc) == "NoSuchKey":
+            if code in _CAS_CODES or code == "NoSuchKey":
                 raise CASConflictError(f"S3 version mismatch on {self._where(name)}") from exc
             self._raise(exc, "write", name)
         return Version(str(response["ETag"]))
+
+    async def _version_written_by(self, client: Any, name: str, write_id: str) -> Version | None:
+        """The object's version if `write_id` stored it (our own PUT, sent twice), else None."""
+        try:
+            head = await client.head_object(Bucket=self.bucket, Key=name)
+        except Exception as exc:
+            if _error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            # A conflict we cannot tell from our own landed write: the outcome is unknown.
+            self._raise(exc, "HEAD after a conflicting write", name)
+        if head.get("Metadata", {}).get(_WRITE_ID) == write_id:
+            return Version(str(head["ETag"]))
+        return None
 
     def _name(self, key: str) -> str:
         check_key(key)
@@ -131,7 +162,7 @@ class S3Backend:
         if code == "NoSuchBucket":
             message = f"S3 bucket '{self.bucket}' does not exist (key {name})"
         elif code in _PERMISSION_CODES:
-            action = "s3:GetObject" if op == "read" else "s3:PutObject"
+            action = "s3:PutObject" if op == "write" else "s3:GetObject"
             message = f"S3 access denied: {op} of {self._where(name)} needs {action}"
         elif code in _CREDENTIAL_CODES:
             message = f"S3 rejected the credentials ({code}) on {op} of {self._where(name)}"
