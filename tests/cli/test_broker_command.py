@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from osqueue_cli._broker_settings import broker_config, broker_storage
 from osqueue_cli.main import main
@@ -31,16 +33,29 @@ def test_defaults_are_localhost_8080_and_a_file_store_in_the_current_directory()
         "job_heartbeat_timeout_ms": None,
         "max_batch_size": None,
         "advertise_address": None,
+        "idempotency_retention_ms": None,
+        "cors_origins": None,
     }
     args = argparse.Namespace(**flags)
     config = broker_config(args, env={})
     assert (config.host, config.port, config.queue) == ("127.0.0.1", 8080, "default")
+    assert (config.idempotency_retention_ms, config.cors_origins) == (300_000, ())
     storage = broker_storage(args, env={})
     assert isinstance(storage, FileBackend) and storage.root_dir == Path(".osqueue")
     # Flags win over the environment.
     env = {"BROKER_PORT": "9000", "BROKER_HEARTBEAT_INTERVAL_MS": "4000"}
     assert broker_config(argparse.Namespace(**{**flags, "port": 9100}), env=env).port == 9100
     assert broker_config(argparse.Namespace(**flags), env=env).heartbeat_interval_ms == 4000
+    env = {"IDEMPOTENCY_RETENTION_MS": "60000", "OSQUEUE_CORS_ORIGINS": "https://a.example"}
+    assert broker_config(argparse.Namespace(**flags), env=env).idempotency_retention_ms == 60_000
+    given = {
+        **flags,
+        "idempotency_retention_ms": 1000,
+        "cors_origins": " https://b.example/, http://c:5173 ,",
+    }
+    config = broker_config(argparse.Namespace(**given), env=env)
+    assert config.idempotency_retention_ms == 1000
+    assert config.cors_origins == ("https://b.example", "http://c:5173")
 
 
 def test_start_line_says_where_the_state_lives_and_jobs_survive_a_restart(
@@ -61,12 +76,10 @@ def test_start_line_says_where_the_state_lives_and_jobs_survive_a_restart(
     assert broker.pending_lines() == []
     assert state.exists()
 
-    again = launcher.start("broker", *FAST_LEASE, env={"BROKER_PORT": str(port)})
-    first = again.next_line()
-    if "standby" in first:
-        # The stopped broker's lease has not run out yet; it does within a second.
-        assert "previous broker at this address" in first
-        assert again.next_line(timeout=10).startswith("osqueue broker now leading queue 'default'")
+    # The stopped broker handed its lease back (brokerHeartbeat 0), so the new one leads at once
+    # rather than after its 10 s default heartbeat timeout.
+    again = launcher.start("broker", env={"BROKER_PORT": str(port)})
+    assert again.next_line().startswith("osqueue broker leading queue 'default'")
     listed = osqueue("jobs", "--broker", url)
     assert listed.returncode == 0, listed.stderr
     assert job_id in listed.stdout
@@ -91,6 +104,27 @@ def test_second_broker_on_the_same_storage_stands_by_then_takes_over(
     )
 
 
+def test_cors_origins_and_idempotency_retention_flags_reach_the_running_broker(launcher: Launcher) -> None:
+    _, url = launcher.broker("--cors-origins", "https://app.example/", "--idempotency-retention-ms", "500")
+    preflight = {"origin": "https://app.example", "access-control-request-method": "POST"}
+    with httpx.Client(base_url=url, timeout=10) as http:
+        allowed = http.options("/v1/jobs", headers=preflight)
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+        other = http.options("/v1/jobs", headers={**preflight, "origin": "https://other.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+        def submit() -> str:
+            answer = http.post("/v1/jobs", json={"payload": 1, "idempotencyKey": "k"})
+            assert answer.status_code == 200, answer.text
+            job_id: str = answer.json()["jobId"]
+            return job_id
+
+        first = submit()
+        assert submit() == first
+        time.sleep(0.6)
+        assert submit() != first
+
+
 def _one_line_error(result: object) -> str:
     import subprocess
 
@@ -111,6 +145,8 @@ def _one_line_error(result: object) -> str:
         (["--storage", "ftp://files/q"], "unknown storage URL scheme 'ftp'"),
         (["--storage", "s3://"], "missing bucket name"),
         (["--heartbeat-interval-ms", "6000"], "must be less than half the heartbeat timeout"),
+        (["--idempotency-retention-ms", "0"], "idempotency retention must be positive"),
+        (["--cors-origins", "app.example"], "CORS origins must look like https://host[:port]"),
     ],
 )
 def test_bad_configuration_exits_with_one_clear_line(args: list[str], expected: str, tmp_path: Path) -> None:
@@ -126,6 +162,7 @@ def test_bad_configuration_exits_with_one_clear_line(args: list[str], expected: 
         ({"BROKER_HEARTBEAT_INTERVAL_MS": "9000"}, "must be less than half the heartbeat timeout"),
         ({"BROKER_PORT": "eighty"}, "BROKER_PORT must be an integer"),
         ({"JOB_HEARTBEAT_TIMEOUT_MS": "-5"}, "JOB_HEARTBEAT_TIMEOUT_MS must not be negative"),
+        ({"IDEMPOTENCY_RETENTION_MS": "0"}, "idempotency retention must be positive"),
         ({"OSQUEUE_QUEUE": "a/b"}, "invalid queue name 'a/b'"),
     ],
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,8 @@ FLAG_SETTINGS: dict[str, tuple[str, str]] = {
     "job_heartbeat_timeout_ms": ("job_heartbeat_timeout_ms", "JOB_HEARTBEAT_TIMEOUT_MS"),
     "max_batch_size": ("max_batch_size", "MAX_BATCH_SIZE"),
     "advertise_address": ("advertise_address", "BROKER_URL"),
+    "idempotency_retention_ms": ("idempotency_retention_ms", "IDEMPOTENCY_RETENTION_MS"),
+    "cors_origins": ("cors_origins", "OSQUEUE_CORS_ORIGINS"),
 }
 
 
@@ -44,7 +46,8 @@ def broker_config(args: argparse.Namespace, env: Mapping[str, str] | None = None
         if value is not None:
             # The flag wins: the variable is neither read nor validated.
             environ.pop(variable, None)
-            overrides[field] = _address(value) if dest == "advertise_address" else value
+            convert = _FLAG_VALUES.get(dest)
+            overrides[field] = convert(value) if convert is not None else value
     config = dataclasses.replace(BrokerConfig.from_env(environ), **overrides)
     config.validate()
     try:
@@ -91,3 +94,12 @@ def describe_location(storage: StorageBackend, key: str) -> str:
 def _address(value: str) -> str:
     """Accept http://host:port as well as host:port."""
     return value.split("://", 1)[-1].rstrip("/")
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    """`https://a.example, https://b.example/` → the origins as a browser sends them."""
+    return tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+
+
+# Flags whose text becomes another value in BrokerConfig, as the environment variable's does.
+_FLAG_VALUES: dict[str, Callable[[str], Any]] = {"advertise_address": _address, "cors_origins": _origins}

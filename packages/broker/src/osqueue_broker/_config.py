@@ -11,6 +11,7 @@ from osqueue_types import (
     DEFAULT_BROKER_HEARTBEAT_INTERVAL_MS,
     DEFAULT_BROKER_HEARTBEAT_TIMEOUT_MS,
     DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    DEFAULT_IDEMPOTENCY_RETENTION_MS,
     DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_QUEUE,
@@ -41,6 +42,9 @@ class BrokerConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_wait_ms: int = DEFAULT_MAX_WAIT_MS
     advertise_address: str | None = None
+    # How long a submit's idempotency key returns the first job's id; each key is a record in
+    # queue.json until then, so a longer window means a larger state at high throughput.
+    idempotency_retention_ms: int = DEFAULT_IDEMPOTENCY_RETENTION_MS
     # Browser origins allowed to call the broker ("*": any); empty sends no CORS headers.
     cors_origins: tuple[str, ...] = ()
 
@@ -66,6 +70,10 @@ class BrokerConfig:
             raise ConfigError("max payload bytes must be positive and at most max request bytes")
         if not 0 <= self.max_wait_ms <= 60_000:
             raise ConfigError(f"max wait must be 0..60000 ms, got {self.max_wait_ms}")
+        if self.idempotency_retention_ms <= 0:
+            raise ConfigError(
+                f"idempotency retention must be positive, got {self.idempotency_retention_ms} ms"
+            )
         for origin in self.cors_origins:
             if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise ConfigError(f"CORS origins must look like https://host[:port] or be *, got {origin!r}")
@@ -75,8 +83,8 @@ class BrokerConfig:
         """Read BROKER_HOST, BROKER_PORT, BROKER_URL (the address to advertise), OSQUEUE_QUEUE,
         BROKER_HEARTBEAT_INTERVAL_MS, BROKER_HEARTBEAT_TIMEOUT_MS, GROUP_COMMIT_INTERVAL_MS,
         MAX_BATCH_SIZE, JOB_HEARTBEAT_TIMEOUT_MS, OSQUEUE_AUTH_TOKEN, MAX_PAYLOAD_BYTES,
-        MAX_REQUEST_BYTES, MAX_WAIT_MS and OSQUEUE_CORS_ORIGINS (comma-separated); unset or
-        empty means the default."""
+        MAX_REQUEST_BYTES, MAX_WAIT_MS, IDEMPOTENCY_RETENTION_MS and OSQUEUE_CORS_ORIGINS
+        (comma-separated); unset or empty means the default."""
         env = os.environ if env is None else env
         d = cls()
         max_batch = _int(env, "MAX_BATCH_SIZE", 0)
@@ -94,6 +102,7 @@ class BrokerConfig:
             max_request_bytes=_int(env, "MAX_REQUEST_BYTES", d.max_request_bytes),
             max_wait_ms=_int(env, "MAX_WAIT_MS", d.max_wait_ms),
             advertise_address=_address(env, "BROKER_URL"),
+            idempotency_retention_ms=_int(env, "IDEMPOTENCY_RETENTION_MS", d.idempotency_retention_ms),
             cors_origins=_origins(env, "OSQUEUE_CORS_ORIGINS"),
         )
         try:

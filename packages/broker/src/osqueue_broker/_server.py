@@ -16,6 +16,7 @@ from osqueue_types import (
     DEFAULT_BROKER_HEARTBEAT_INTERVAL_MS,
     DEFAULT_BROKER_HEARTBEAT_TIMEOUT_MS,
     DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    DEFAULT_IDEMPOTENCY_RETENTION_MS,
     DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_QUEUE,
@@ -74,6 +75,7 @@ class BrokerServer:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         max_wait_ms: int = DEFAULT_MAX_WAIT_MS,
         advertise_address: str | None = None,
+        idempotency_retention_ms: int = DEFAULT_IDEMPOTENCY_RETENTION_MS,
         cors_origins: Sequence[str] = (),
     ) -> None:
         config = BrokerConfig(
@@ -90,6 +92,7 @@ class BrokerServer:
             max_request_bytes=max_request_bytes,
             max_wait_ms=max_wait_ms,
             advertise_address=advertise_address,
+            idempotency_retention_ms=idempotency_retention_ms,
             cors_origins=tuple(cors_origins),
         )
         config.validate()
@@ -130,6 +133,7 @@ class BrokerServer:
             max_request_bytes=config.max_request_bytes,
             max_wait_ms=config.max_wait_ms,
             advertise_address=config.advertise_address,
+            idempotency_retention_ms=config.idempotency_retention_ms,
             cors_origins=config.cors_origins,
         )
 
@@ -256,6 +260,7 @@ class BrokerServer:
             group_commit_interval_ms=config.group_commit_interval_ms,
             max_batch_size=config.max_batch_size,
             heartbeat_timeout_ms=config.job_heartbeat_timeout_ms,
+            idempotency_retention_ms=config.idempotency_retention_ms,
             on_commit=self.ops.on_commit,
         )
 

@@ -78,6 +78,19 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         "default the bound address, or the host name for 0.0.0.0)",
     )
     add(
+        "--idempotency-retention-ms",
+        type=int,
+        metavar="MS",
+        help="how long a repeated idempotency key returns the first job's id; each key is kept "
+        "in queue.json that long (env IDEMPOTENCY_RETENTION_MS; default 300000, 5 minutes)",
+    )
+    add(
+        "--cors-origins",
+        metavar="ORIGINS",
+        help="comma-separated browser origins (https://host[:port], or * for any) allowed to call "
+        "the broker (env OSQUEUE_CORS_ORIGINS; default none: no CORS headers)",
+    )
+    add(
         "--log-level",
         default="WARNING",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
