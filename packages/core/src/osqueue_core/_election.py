@@ -117,8 +117,10 @@ class BrokerElection:
     async def stop(self) -> None:
         """Stop campaigning; a leader commits what it already accepted, then stops.
 
-        Leadership is not handed over explicitly: a standby takes over once the heartbeat
-        is older than the timeout.
+        The election itself writes nothing more. The broker hands leadership back after this
+        returns: once the engine's last commit is durable it writes `brokerHeartbeat` 0 over it
+        (osqueue_broker's `release_lease`), so a standby takes over at its next look. Without
+        that write a standby takes over once the heartbeat is older than the timeout.
         """
         engine = await self._halt()
         if engine is not None:
