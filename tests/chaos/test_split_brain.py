@@ -63,16 +63,7 @@ class NoTakeover(AssertionError):
     """The standby did not take over from the paused leader."""
 
 
-# FileBackend holds an exclusive flock on the object's lock file for the whole write (temp file,
-# fsync, rename, directory fsync), and waits for it without a bound. A leader stopped inside that
-# section keeps the lock, and the standby's takeover write waits until the leader resumes or
-# dies. Whether the pause lands inside the section is chance (likely under steady writes).
-FILE_LOCK_BUG = "a leader paused while holding the file backend's flock blocks the standby's takeover"
-
-
-@pytest.fixture(
-    params=["s3", pytest.param("file", marks=pytest.mark.xfail(raises=NoTakeover, reason=FILE_LOCK_BUG))]
-)
+@pytest.fixture(params=["s3", "file"])
 async def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
     if request.param == "file":
         url = f"file://{tmp_path / 'state'}"
@@ -209,10 +200,9 @@ time.sleep(60)
 """
 
 
-@pytest.mark.xfail(raises=TimeoutError, strict=True, reason=FILE_LOCK_BUG)
 async def test_file_write_is_bounded_while_a_frozen_process_holds_the_lock(tmp_path: Path) -> None:
     """A standby's write must come back (done or StorageBackendError) even while a frozen
-    process holds the lock; today it waits on flock for as long as the holder is stopped."""
+    process holds the lock, not wait on flock for as long as the holder is stopped."""
     storage = FileBackend(tmp_path)
     first = await storage.create_if_not_exists(QUEUE_STATE_KEY, b"first")
     lock_path = tmp_path / f".{QUEUE_STATE_KEY}.lock"

@@ -7,10 +7,12 @@ import fcntl
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from osqueue_storage import FileBackend
-from osqueue_types import StorageBackend
+from osqueue_types import StorageBackend, StorageBackendError
 
 KEY = "queue.json"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -35,15 +37,39 @@ async def test_version_follows_content_across_instances(tmp_path: Path) -> None:
 async def test_leftover_temp_and_lock_files_are_harmless(tmp_path: Path) -> None:
     backend = FileBackend(tmp_path)
     v1 = await backend.create_if_not_exists(KEY, b"good")
-    # What a writer killed between writing its temp file and renaming it leaves behind.
-    (tmp_path / f".{KEY}.tmp").write_bytes(b"half a wri")
+    # What writers killed between writing their temp file and renaming it leave behind: an old
+    # one (from before temp files were named per writer), a stale one and one still fresh.
+    old = tmp_path / f".{KEY}.tmp"
+    stale = tmp_path / f".{KEY}.4242-0badcafe.tmp"
+    fresh = tmp_path / f".{KEY}.4243-00c0ffee.tmp"
+    for leftover in (old, stale, fresh):
+        leftover.write_bytes(b"half a wri")
+    for leftover in (old, stale):
+        os.utime(leftover, (time.time() - 120, time.time() - 120))
     current = await backend.read(KEY)
     assert current is not None
     assert (current.data, current.version) == (b"good", v1)
-    await backend.write(KEY, b"better", v1)
+    # A new backend (a restarted process) looks for them on its first write.
+    await FileBackend(tmp_path).write(KEY, b"better", v1)
     assert (tmp_path / KEY).read_bytes() == b"better"
-    assert not (tmp_path / f".{KEY}.tmp").exists()
-    assert sorted(os.listdir(tmp_path)) == [f".{KEY}.lock", KEY]
+    # Only the one a live writer could still rename is left.
+    assert sorted(os.listdir(tmp_path)) == sorted([f".{KEY}.lock", KEY, fresh.name])
+
+
+async def test_write_gives_up_on_a_lock_that_is_not_released(tmp_path: Path) -> None:
+    backend = FileBackend(tmp_path, lock_timeout=0.3)
+    v1 = await backend.create_if_not_exists(KEY, b"one")
+    fd = os.open(tmp_path / f".{KEY}.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a writer frozen inside its critical section
+        started = time.monotonic()
+        with pytest.raises(StorageBackendError, match=r"key queue.json is still locked after 0.3s"):
+            await backend.write(KEY, b"two", v1)
+        assert 0.3 <= time.monotonic() - started < 1.5
+    finally:
+        os.close(fd)
+    assert sorted(os.listdir(tmp_path)) == [f".{KEY}.lock", KEY]  # its temp file is gone
+    assert await backend.write(KEY, b"two", v1) != v1  # and the lock works once released
 
 
 async def test_reads_do_not_wait_for_a_writer_holding_the_lock(tmp_path: Path) -> None:
