@@ -8,12 +8,19 @@ Checked: A steps down right after resuming, and every request it answers from th
 either durable or a NotLeaderError naming B; every submit either broker acknowledged is in the
 final queue.json; on S3, every write A attempted after resuming was refused (412), seen at the
 wire by a recording proxy in front of A's storage.
+
+On the file backend a writer holds the lock for the version check and the rename (under a
+millisecond per write). A leader frozen inside that section blocks every other write until it
+resumes (their writes fail after the lock timeout), so no takeover can happen meanwhile; the
+last test below covers that case. Here a pause that lands inside the lock is undone at once
+and tried again a moment later, and the report counts how often that happened.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import signal
 import sys
 import time
@@ -57,6 +64,7 @@ class Storage:
     url: str
     url_for_a: str
     proxy: FaultProxy | None
+    lock_file: Path | None  # the file backend's lock on queue.json
 
 
 class NoTakeover(AssertionError):
@@ -67,7 +75,7 @@ class NoTakeover(AssertionError):
 async def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
     if request.param == "file":
         url = f"file://{tmp_path / 'state'}"
-        yield Storage(url, url, None)
+        yield Storage(url, url, None, tmp_path / "state" / f".{QUEUE_STATE_KEY}.lock")
         return
     endpoint: str = request.getfixturevalue("moto_server")
     bucket = create_s3_bucket(endpoint)
@@ -75,7 +83,10 @@ async def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     await proxy.start()
     try:
         yield Storage(
-            f"s3://{bucket}/chaos?endpoint={endpoint}", f"s3://{bucket}/chaos?endpoint={proxy.url}", proxy
+            f"s3://{bucket}/chaos?endpoint={endpoint}",
+            f"s3://{bucket}/chaos?endpoint={proxy.url}",
+            proxy,
+            None,
         )
     finally:
         await proxy.aclose()
@@ -111,7 +122,7 @@ async def test_paused_leader_steps_down_after_resuming(
         streaming = asyncio.create_task(stream_to_a(http))
         try:
             await asyncio.sleep(1.0)
-            a.pause()
+            paused_in_lock = await _pause_outside_lock(a, shared_storage.lock_file)
             paused_at = time.monotonic()
             try:
                 takeover_s = await _takeover(fleet, b, PAUSE_S + 5)
@@ -144,6 +155,7 @@ async def test_paused_leader_steps_down_after_resuming(
         f"split_brain_{shared_storage.url.partition('://')[0]}",
         {
             "pause_s": PAUSE_S,
+            "pauses_undone_inside_the_file_lock": paused_in_lock,
             "takeover_s": round(takeover_s, 3),
             "answers_from_a_after_resume": len(after_resume),
             "acked_by_a_after_resume": len(acked_by_a_after_resume),
@@ -177,6 +189,49 @@ async def _takeover(fleet: BrokerFleet, standby: BrokerProcess, timeout: float) 
             return time.monotonic() - started
         await asyncio.sleep(0.02)
     raise NoTakeover(f"{standby.name} did not take over within {timeout}s:\n{fleet.log_tails()}")
+
+
+async def _pause_outside_lock(broker: BrokerProcess, lock_file: Path | None) -> int:
+    """SIGSTOPs `broker` at a moment it does not hold `lock_file`'s flock; returns how many
+    pauses landed while it held it (each undone at once)."""
+    inside = 0
+    while True:
+        broker.pause()
+        await _until_stopped(broker.pid)
+        if lock_file is None or not _holds_flock(broker.pid, lock_file):
+            return inside
+        inside += 1
+        broker.resume()
+        await asyncio.sleep(random.uniform(0.005, 0.05))
+
+
+async def _until_stopped(pid: int) -> None:
+    for _ in range(500):
+        if _process_state(pid) == "T":
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError(f"process {pid} did not stop")
+
+
+def _process_state(pid: int) -> str:
+    # The state follows the command name, which is in parentheses.
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+
+
+def _holds_flock(pid: int, lock_file: Path) -> bool:
+    """Whether `pid` holds a flock on `lock_file`, from /proc/locks (Linux)."""
+    inode = str(lock_file.stat().st_ino)
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF"; blocked waiters are marked "->".
+        if (
+            "->" not in fields
+            and fields[1] == "FLOCK"
+            and fields[4] == str(pid)
+            and fields[5].rpartition(":")[2] == inode
+        ):
+            return True
+    return False
 
 
 def _step_down_reasons(log: str) -> list[str]:
