@@ -310,6 +310,8 @@ async def test_leader_steps_down_when_its_heartbeat_cannot_be_written() -> None:
         assert step_down_s <= (TIMEOUT_MS + INTERVAL_MS + SLACK_MS) / 1000, (
             f"stepped down after {step_down_s:.3f} s"
         )
+        # The engine stops first; the standby callback follows once the term is wound up.
+        await wait_until(lambda: bool(standbys), timeout_s=1)
         assert standbys == [None]
         with pytest.raises(NotLeaderError):
             await engine.submit(enqueue("late"))

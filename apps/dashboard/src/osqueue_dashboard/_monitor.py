@@ -131,7 +131,9 @@ class Monitor:
             try:
                 await self._task
             except asyncio.CancelledError:
-                pass
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # our caller was cancelled, not just the poller
             self._task = None
 
     async def _run(self) -> None:

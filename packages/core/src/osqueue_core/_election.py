@@ -31,6 +31,7 @@ from osqueue_types import (
 from ._engine import GroupCommitEngine, new_broker_id
 from ._errors import CorruptStateError
 from ._header import StateHeader, decode_header, wall_clock_ms
+from ._tasks import cancel_and_wait
 
 logger = logging.getLogger("osqueue.core.election")
 
@@ -137,11 +138,7 @@ class BrokerElection:
     async def _halt(self) -> GroupCommitEngine | None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(task)
         engine, self._engine = self._engine, None
         return engine
 

@@ -59,6 +59,7 @@ from ._backoff import Backoff
 from ._errors import CorruptStateError
 from ._header import decode_header, wall_clock_ms
 from ._state import ExpiryReport, QueueStateMachine
+from ._tasks import cancel_and_wait
 
 logger = logging.getLogger("osqueue.core.engine")
 
@@ -305,11 +306,7 @@ class GroupCommitEngine:
         if self._phase is not _Phase.STOPPED:
             self._finish(error or ShuttingDownError(f"the engine for {self.key} was aborted"))
         if self._writer is not None and self._writer is not asyncio.current_task():
-            self._writer.cancel()
-            try:
-                await self._writer
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._writer)
 
     async def wait_stopped(self) -> OsqueueError | None:
         """Wait until the engine stops; returns why (NotLeaderError…), None after `stop()`."""
