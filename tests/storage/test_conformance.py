@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from osqueue_storage import FileBackend, GCSBackend, MemoryBackend, S3Backend
-from osqueue_types import CASConflictError, StorageBackend, StorageBackendError, Version
+from osqueue_types import CASConflictError, PartsWriter, StorageBackend, StorageBackendError, Version
 
 KEY = "queue.json"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +140,26 @@ async def test_ten_megabytes_round_trip_byte_exact(backend: StorageBackend) -> N
     current = await backend.read(KEY)
     assert current is not None
     assert current.data == bigger
+
+
+async def test_parts_write_stores_their_concatenation(backend: StorageBackend) -> None:
+    """Backends with `write_parts` honour the same CAS contract as `write`."""
+    if not isinstance(backend, PartsWriter):
+        pytest.skip(f"{backend!r} has no write_parts")
+    v1 = await backend.create_if_not_exists(KEY, b"one")
+    parts = [b'{"jobs":[', os.urandom(300_000), b",", b"", os.urandom(5), b"]}"]
+    v2 = await backend.write_parts(KEY, parts, v1)
+    assert v2 != v1
+    with pytest.raises(CASConflictError):
+        await backend.write_parts(KEY, [b"lost"], v1)
+    current = await backend.read(KEY)
+    assert current is not None
+    assert (current.data, current.version) == (b"".join(parts), v2)
+    v3 = await backend.write(KEY, b"three", v2)
+    with pytest.raises(CASConflictError):
+        await backend.write_parts(KEY, [b"stale", b"again"], v2)
+    current = await backend.read(KEY)
+    assert current is not None and (current.data, current.version) == (b"three", v3)
 
 
 async def test_prefixes_do_not_see_each_other(storage: Storage) -> None:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import osqueue_storage
 import pytest
-from osqueue_storage import CountingBackend, LatencyBackend, MemoryBackend
-from osqueue_types import CASConflictError, StorageBackend, StorageBackendError
+from osqueue_storage import CountingBackend, LatencyBackend, MemoryBackend, ThrottledBackend
+from osqueue_types import (
+    CASConflictError,
+    PartsWriter,
+    ReadResult,
+    StorageBackend,
+    StorageBackendError,
+    Version,
+)
 
 KEY = "queue.json"
 
@@ -52,3 +60,47 @@ async def test_latency_backend_delays_each_call() -> None:
 def test_latency_must_not_be_negative() -> None:
     with pytest.raises(ValueError):
         LatencyBackend(MemoryBackend(), latency_ms=-1)
+
+
+class JoinedOnly:
+    """A backend without `write_parts`: wrappers must hand it one joined buffer."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryBackend()
+        self.written: list[bytes] = []
+
+    async def read(self, key: str) -> ReadResult | None:
+        return await self.inner.read(key)
+
+    async def write(self, key: str, data: bytes, expected: Version) -> Version:
+        self.written.append(data)
+        return await self.inner.write(key, data, expected)
+
+    async def create_if_not_exists(self, key: str, data: bytes) -> Version:
+        return await self.inner.create_if_not_exists(key, data)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize("wrap", [CountingBackend, lambda inner: LatencyBackend(inner, 0), ThrottledBackend])
+async def test_wrappers_pass_parts_through_or_join_them(
+    wrap: Callable[[StorageBackend], StorageBackend],
+) -> None:
+    memory = MemoryBackend()
+    wrapper = wrap(memory)
+    assert isinstance(wrapper, PartsWriter)
+    v1 = await wrapper.create_if_not_exists(KEY, b"0")
+    await wrapper.write_parts(KEY, [b"a", b"b", b"c"], v1)
+    assert memory.writes == 2
+    current = await wrapper.read(KEY)
+    assert current is not None and current.data == b"abc"
+
+    plain = JoinedOnly()
+    wrapper = wrap(plain)
+    assert isinstance(wrapper, PartsWriter)
+    v1 = await wrapper.create_if_not_exists(KEY, b"0")
+    await wrapper.write_parts(KEY, [b"x", b"y"], v1)
+    assert plain.written == [b"xy"]
+    with pytest.raises(CASConflictError):
+        await wrapper.write_parts(KEY, [b"z"], v1)

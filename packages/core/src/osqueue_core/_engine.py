@@ -46,6 +46,7 @@ from osqueue_types import (
     MutationResult,
     NotLeaderError,
     OsqueueError,
+    PartsWriter,
     ReadResult,
     RegisterBroker,
     RequeueDeadLetters,
@@ -177,7 +178,7 @@ class GroupCommitEngine:
         self._machine = QueueStateMachine(
             heartbeat_timeout_ms=heartbeat_timeout_ms, idempotency_retention_ms=idempotency_retention_ms
         )
-        self._durable_data = b""
+        self._durable_parts: list[bytes] = [b""]  # queue.json as last written, joined lazily
         self._version: Version | None = None
         self._seq = 0
         self._unsettled_seq: int | None = None  # a given-up write whose outcome is unknown
@@ -219,7 +220,10 @@ class GroupCommitEngine:
 
     def state_bytes(self) -> bytes:
         """queue.json exactly as last written (or read)."""
-        return self._durable_data
+        parts = self._durable_parts
+        if len(parts) != 1:
+            parts = self._durable_parts = [b"".join(parts)]
+        return parts[0]
 
     async def start(
         self, initial: ReadResult | None = None, *, register: RegisterBroker | None = None
@@ -240,7 +244,7 @@ class GroupCommitEngine:
             read = initial if initial is not None else await self._read_retrying()
             if read is not None:
                 self._machine = self._decode(read.data)
-                self._durable_data = read.data
+                self._durable_parts = [read.data]
                 self._version = read.version
                 self._seq = self._machine.commit_seq
             if read is None or register is not None:
@@ -263,9 +267,9 @@ class GroupCommitEngine:
             self._machine.apply(register, self._clock())
         seq = self._seq + 1
         self._machine.set_commit(seq, self.broker_id)
-        data = self._machine.encode()
-        self._version, _ = await self._write(data, seq)
-        self._durable_data = data
+        parts = self._machine.encode_parts()
+        self._version, _ = await self._write(parts, seq)
+        self._durable_parts = parts
         self._seq = seq
 
     async def submit(self, mutation: Mutation) -> MutationResult:
@@ -418,7 +422,7 @@ class GroupCommitEngine:
             seq = self._seq + 1
             machine.set_commit(seq, self.broker_id)
             started = time.perf_counter()
-            data = machine.encode()
+            parts = machine.encode_parts()
         except Exception as exc:
             # A bug, not a storage problem: nothing was written, so roll back and carry on.
             logger.exception("applying a batch of %d mutations failed", len(batch))
@@ -430,7 +434,7 @@ class GroupCommitEngine:
         self._inflight = futures
         self._last_write_start = time.monotonic()
         try:
-            self._version, attempts = await self._write(data, seq)
+            self._version, attempts = await self._write(parts, seq)
         except _LeadershipLost as lost:
             await self._lose(lost.leader, futures)
             return
@@ -443,7 +447,7 @@ class GroupCommitEngine:
         finally:
             self._inflight = []
         written = time.perf_counter()
-        self._durable_data = data
+        self._durable_parts = parts
         self._seq = seq
 
         _settle_all(futures, outcomes)
@@ -463,7 +467,7 @@ class GroupCommitEngine:
                 requeued=requeued,
                 dead_lettered=len(report.dead_lettered) + (len(expired.dead_lettered) if expired else 0),
                 new_work=requeued > 0 or any(type(mutation) in _WAKING_MUTATIONS for mutation, _ in batch),
-                size_bytes=len(data),
+                size_bytes=sum(map(len, parts)),
                 encode_ms=(encoded - started) * 1000,
                 write_ms=(written - encoded) * 1000,
                 write_attempts=attempts,
@@ -475,14 +479,16 @@ class GroupCommitEngine:
 
     # -- storage --------------------------------------------------------------------------
 
-    async def _write(self, data: bytes, seq: int) -> tuple[Version, int]:
-        """CAS-write commit `seq` over the durable version; returns (new version, attempts).
+    async def _write(self, parts: list[bytes], seq: int) -> tuple[Version, int]:
+        """CAS-write commit `seq` (the concatenation of `parts`) over the durable version;
+        returns (new version, attempts).
 
         Raises _LeadershipLost when someone else wrote the object, StorageBackendError when
         the retries ran out (`_unsettled_seq` is then set if the outcome stays unknown).
         """
         expected = self._version
         storage = self.storage
+        parts_writer = storage if isinstance(storage, PartsWriter) else None
         delays = self._backoff.delays()
         maybe_landed = False  # a write raised or conflicted: look at storage before writing again
         last_error: StorageBackendError | None = None
@@ -496,8 +502,11 @@ class GroupCommitEngine:
                     maybe_landed = False
                 try:
                     if expected is None:
-                        return await storage.create_if_not_exists(self.key, data), attempt
-                    return await storage.write(self.key, data, expected), attempt
+                        return await storage.create_if_not_exists(self.key, b"".join(parts)), attempt
+                    if parts_writer is not None:
+                        # No joined copy of the whole state: the backend takes the parts.
+                        return await parts_writer.write_parts(self.key, parts, expected), attempt
+                    return await storage.write(self.key, b"".join(parts), expected), attempt
                 except CASConflictError:
                     # Usually another broker wrote. But an HTTP client may resend a PUT whose
                     # answer was lost, and the resend conflicts with our own landed write:
@@ -571,7 +580,7 @@ class GroupCommitEngine:
             if landed is not None:
                 self._stats.landed_after_error += 1
                 self._machine = self._decode(landed.data)
-                self._durable_data = landed.data
+                self._durable_parts = [landed.data]
                 self._version = landed.version
                 self._seq = seq
             self._unsettled_seq = None
@@ -613,7 +622,7 @@ class GroupCommitEngine:
 
     def _rollback(self) -> None:
         """Drop everything not yet durable by rebuilding the machine from the last write."""
-        self._machine = self._decode(self._durable_data)
+        self._machine = self._decode(self.state_bytes())
 
     async def _lose(self, leader: str | None, inflight: list[_Future]) -> None:
         # Refuse new work at once, while we look up the leader.

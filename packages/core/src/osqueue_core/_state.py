@@ -232,6 +232,11 @@ class QueueStateMachine:
     # -- reads ----------------------------------------------------------------------------
 
     def encode(self) -> bytes:
+        return b"".join(self.encode_parts())
+
+    def encode_parts(self) -> list[bytes]:
+        """queue.json as consecutive parts, mostly cached chunks: joining them is left to
+        whoever needs one buffer, so a commit of a large queue costs no full copy here."""
         # Encode the top-level fields with empty arrays, then splice each array's cached JSON
         # in place of its `"name":[]`. No marker can occur earlier in the text: the only
         # free text there is in JSON strings (broker address and id), whose quotes are escaped.
@@ -248,7 +253,7 @@ class QueueStateMachine:
                 array.json_pieces(parts)
                 parts.append(b"]")
         parts.append(rest)
-        return b"".join(parts)
+        return parts
 
     def to_state(self) -> QueueState:
         """An independent copy of the whole state."""

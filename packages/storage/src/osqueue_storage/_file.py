@@ -26,7 +26,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -43,8 +43,11 @@ _LOCK_SUFFIX = ".lock"
 _STALE_TEMP_S = 60.0
 
 
-def _version_of(data: bytes) -> Version:
-    return Version(hashlib.blake2b(data, digest_size=16).hexdigest())
+def _version_of(*parts: bytes) -> Version:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(part)
+    return Version(digest.hexdigest())
 
 
 class FileBackend:
@@ -63,10 +66,13 @@ class FileBackend:
         return await self._run(key, _read_sync, path)
 
     async def write(self, key: str, data: bytes, expected: Version) -> Version:
-        return await self._write(key, data, expected)
+        return await self._write(key, (data,), expected)
+
+    async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version:
+        return await self._write(key, parts, expected)
 
     async def create_if_not_exists(self, key: str, data: bytes) -> Version:
-        return await self._write(key, data, None)
+        return await self._write(key, (data,), None)
 
     async def aclose(self) -> None:
         return None
@@ -75,7 +81,7 @@ class FileBackend:
         check_key(key)
         return self.root_dir.joinpath(*key.split("/"))
 
-    async def _write(self, key: str, data: bytes, expected: Version | None) -> Version:
+    async def _write(self, key: str, parts: Sequence[bytes], expected: Version | None) -> Version:
         path = self._path(key)
         # Look for dead writers' temp files on the first write of a key, then once a minute.
         now = time.monotonic()
@@ -84,9 +90,8 @@ class FileBackend:
         if sweep:
             self._last_sweep[key] = now
         async with self._local_lock(key):
-            return await self._run(
-                key, _write_sync, key, path, bytes(data), expected, self.lock_timeout, sweep
-            )
+            parts = [bytes(part) for part in parts]
+            return await self._run(key, _write_sync, key, path, parts, expected, self.lock_timeout, sweep)
 
     def _local_lock(self, key: str) -> asyncio.Lock:
         lock = self._local_locks.get(key)
@@ -112,14 +117,14 @@ def _read_sync(path: Path) -> ReadResult | None:
 
 
 def _write_sync(
-    key: str, path: Path, data: bytes, expected: Version | None, lock_timeout: float, sweep: bool
+    key: str, path: Path, parts: list[bytes], expected: Version | None, lock_timeout: float, sweep: bool
 ) -> Version:
     _make_dirs(path.parent)
     if sweep:
         _remove_stale_temps(path)
     # The slow part (writing and fsyncing the data) happens before the lock, so the lock is
     # held only for a read, a rename and a directory fsync.
-    temp = _write_temp(path, data)
+    temp = _write_temp(path, parts)
     try:
         with _exclusive_lock(path, key, lock_timeout):
             try:
@@ -135,15 +140,15 @@ def _write_sync(
             _fsync_dir(path.parent)
     finally:
         temp.unlink(missing_ok=True)  # gone after the rename; removes it after anything else
-    return _version_of(data)
+    return _version_of(*parts)
 
 
-def _write_temp(path: Path, data: bytes) -> Path:
-    """`data` in a new, fsynced file next to `path`, named for this writer alone."""
+def _write_temp(path: Path, parts: list[bytes]) -> Path:
+    """`parts`, one after the other, in a new fsynced file next to `path`, named for this writer alone."""
     temp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{_TEMP_SUFFIX}")
     try:
         with open(temp, "xb") as f:
-            f.write(data)
+            f.writelines(parts)
             f.flush()
             os.fsync(f.fileno())
     except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,8 +26,10 @@ class _Fault:
 class MemoryBackend:
     """A dict of objects. Versions come from one counter, so a version is never reused.
 
-    `reads` and `writes` count calls (`writes` includes `create_if_not_exists`);
-    `conflicts` counts CAS failures. `put` and `delete` act as another writer would.
+    `reads` and `writes` count calls (`writes` includes `create_if_not_exists` and
+    `write_parts`); `conflicts` counts CAS failures. `put` and `delete` act as another writer
+    would. Parts given to `write_parts` are kept as they are and joined on the first read, so
+    a commit costs no copy of the whole object.
     """
 
     def __init__(self, *, latency_ms: float = 0.0) -> None:
@@ -35,6 +38,7 @@ class MemoryBackend:
         self.writes = 0
         self.conflicts = 0
         self._objects: dict[str, ReadResult] = {}
+        self._unjoined: dict[str, tuple[bytes, ...]] = {}  # key -> parts not yet joined
         self._counter = itertools.count(1)
         self._faults: list[_Fault] = []
 
@@ -55,9 +59,15 @@ class MemoryBackend:
         fault = self._take_fault("read")
         if fault is not None:
             raise StorageBackendError(f"memory storage: injected read failure (key {key})")
+        parts = self._unjoined.pop(key, None)
+        if parts is not None:
+            self._objects[key] = ReadResult(b"".join(parts), self._objects[key].version)
         return self._objects.get(key)
 
     async def write(self, key: str, data: bytes, expected: Version) -> Version:
+        return await self.write_parts(key, (data,), expected)
+
+    async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version:
         check_key(key)
         self.writes += 1
         await self._delay()
@@ -68,7 +78,12 @@ class MemoryBackend:
         if current is None or current.version != expected:
             self.conflicts += 1
             raise CASConflictError(f"memory storage: version mismatch on key {key}")
-        version = self.put(key, data)
+        if len(parts) == 1:
+            version = self.put(key, parts[0])
+        else:
+            version = Version(str(next(self._counter)))
+            self._objects[key] = ReadResult(b"", version)  # data comes from _unjoined
+            self._unjoined[key] = tuple(parts)
         if fault == "ambiguous":
             raise StorageBackendError(f"memory storage: injected ambiguous write failure (key {key})")
         return version
@@ -93,10 +108,12 @@ class MemoryBackend:
         check_key(key)
         version = Version(str(next(self._counter)))
         self._objects[key] = ReadResult(bytes(data), version)
+        self._unjoined.pop(key, None)
         return version
 
     def delete(self, key: str) -> None:
         self._objects.pop(key, None)
+        self._unjoined.pop(key, None)
 
     async def aclose(self) -> None:
         return None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from osqueue_types import ReadResult, StorageBackend, Version
+
+from ._parts import write_parts_to
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,12 @@ class ThrottledBackend:
         return await self.inner.read(key)
 
     async def write(self, key: str, data: bytes, expected: Version) -> Version:
+        return await self.write_parts(key, (data,), expected)
+
+    async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version:
         self._total_writes += 1
         await self._take(self._writes)
-        return await self.inner.write(key, data, expected)
+        return await write_parts_to(self.inner, key, parts, expected)
 
     async def create_if_not_exists(self, key: str, data: bytes) -> Version:
         self._total_writes += 1

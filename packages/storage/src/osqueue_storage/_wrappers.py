@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 
 from osqueue_types import CASConflictError, ReadResult, StorageBackend, Version
+
+from ._parts import write_parts_to
 
 
 class CountingBackend:
@@ -33,9 +36,12 @@ class CountingBackend:
             raise
 
     async def write(self, key: str, data: bytes, expected: Version) -> Version:
+        return await self.write_parts(key, (data,), expected)
+
+    async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version:
         self.writes += 1
         try:
-            return await self.inner.write(key, data, expected)
+            return await write_parts_to(self.inner, key, parts, expected)
         except CASConflictError:
             self.conflicts += 1
             raise
@@ -76,8 +82,11 @@ class LatencyBackend:
         return await self.inner.read(key)
 
     async def write(self, key: str, data: bytes, expected: Version) -> Version:
+        return await self.write_parts(key, (data,), expected)
+
+    async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version:
         await self._delay()
-        return await self.inner.write(key, data, expected)
+        return await write_parts_to(self.inner, key, parts, expected)
 
     async def create_if_not_exists(self, key: str, data: bytes) -> Version:
         await self._delay()

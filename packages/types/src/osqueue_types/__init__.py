@@ -60,7 +60,7 @@ from ._mutations import (
     RegisterBrokerResult,
     RequeueDeadLetters,
 )
-from ._storage import ReadResult, StorageBackend, Version
+from ._storage import PartsWriter, ReadResult, StorageBackend, Version
 
 __all__ = [
     "DEFAULT_BROKER_HEARTBEAT_INTERVAL_MS",
@@ -104,6 +104,7 @@ __all__ = [
     "NewJob",
     "NotLeaderError",
     "OsqueueError",
+    "PartsWriter",
     "PayloadTooLargeError",
     "PayloadValidationError",
     "QueueState",

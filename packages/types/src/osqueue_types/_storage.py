@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import msgspec
@@ -33,3 +34,15 @@ class StorageBackend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class PartsWriter(Protocol):
+    """Optional capability of a backend: replace an object given as consecutive parts.
+
+    The object's content is the concatenation of `parts`. A backend that can store or send
+    the parts as they are spares the caller joining a large object into one new buffer on
+    every write; otherwise it behaves exactly like `StorageBackend.write`.
+    """
+
+    async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version: ...
