@@ -12,10 +12,13 @@ from msgspec import UNSET, UnsetType
 from osqueue_core import ExpiryReport, QueueCounts
 from osqueue_types import (
     DEFAULT_MAX_ATTEMPTS,
+    MAX_CLAIM_LIMIT,
     Claim,
     ClaimedJob,
     ClaimResult,
     Complete,
+    CompleteMany,
+    CompleteManyResult,
     CompleteResult,
     DeadLetter,
     DeadLettersResult,
@@ -141,6 +144,19 @@ class ReferenceQueue:
             self.queue.remove(self.held(mutation.job_id, mutation.worker_id))
             self.completed_total += 1
             return CompleteResult()
+        if isinstance(mutation, CompleteMany):
+            if not 1 <= len(mutation.job_ids) <= MAX_CLAIM_LIMIT:
+                raise InvalidRequestError("job ids")
+            result = CompleteManyResult(completed=[], not_found=[])
+            for job_id in mutation.job_ids:
+                try:
+                    self.queue.remove(self.held(job_id, mutation.worker_id))
+                except JobNotFoundError:
+                    result.not_found.append(job_id)
+                    continue
+                self.completed_total += 1
+                result.completed.append(job_id)
+            return result
         if isinstance(mutation, Fail):
             if mutation.retry_delay_ms is not None and mutation.retry_delay_ms < 0:
                 raise InvalidRequestError("delay")

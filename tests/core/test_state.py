@@ -13,10 +13,13 @@ from osqueue_core import ExpiryReport, QueueCounts, QueueStateMachine
 from osqueue_types import (
     DEFAULT_IDEMPOTENCY_RETENTION_MS,
     DEFAULT_MAX_ATTEMPTS,
+    MAX_CLAIM_LIMIT,
     Claim,
     ClaimedJob,
     ClaimResult,
     Complete,
+    CompleteMany,
+    CompleteManyResult,
     CompleteResult,
     ConfigError,
     DeadLettersResult,
@@ -241,6 +244,48 @@ def test_complete_removes_the_job_and_counts_it() -> None:
     assert queue.completed_total == 1
     assert [j.id for j in queue.jobs()] == ["j2"]
     rejects(queue, Complete("j1", "w1"), JobNotFoundError)  # completing twice
+
+
+def test_complete_many_completes_what_the_worker_holds_and_reports_the_rest() -> None:
+    queue = new_machine()
+    enqueue(queue, job(), job(), job(), job())
+    claim(queue, "w1", limit=2)  # j1, j2
+    claim(queue, "w2")  # j3; j4 stays unclaimed
+    result = queue.apply(CompleteMany(["j2", "j3", "nope", "j1", "j2", "j4"], "w1"), T0)
+    assert result == CompleteManyResult(completed=["j2", "j1"], not_found=["j3", "nope", "j2", "j4"])
+    assert queue.completed_total == 2
+    assert [j.id for j in queue.jobs()] == ["j3", "j4"]
+    assert queue.stats(T0) == QueueCounts(
+        total=2, unclaimed=1, delayed=0, in_progress=1, dead_letters=0, completed_total=2
+    )
+    # The completed leases are gone: nothing of theirs expires later.
+    assert queue.expire(T0 + TIMEOUT + 1) == ExpiryReport(["j3"], [])
+
+
+def test_complete_many_with_nothing_held_still_succeeds() -> None:
+    queue = new_machine()
+    enqueue(queue, job())
+    result = queue.apply(CompleteMany(["j1", "nope"], "w1"), T0)
+    assert result == CompleteManyResult(completed=[], not_found=["j1", "nope"])
+    assert queue.completed_total == 0
+
+
+@pytest.mark.parametrize("count", [0, MAX_CLAIM_LIMIT + 1])
+def test_complete_many_takes_one_to_the_claim_limit(count: int) -> None:
+    queue = new_machine()
+    enqueue(queue, job())
+    claim(queue)
+    ids = ["j1"] * count
+    assert "1..1000" in rejects(queue, CompleteMany(ids, "w1"), InvalidRequestError)
+
+
+def test_complete_many_of_a_whole_claimed_batch() -> None:
+    queue = new_machine()
+    enqueue(queue, *(job(n) for n in range(MAX_CLAIM_LIMIT)))
+    ids = claim(queue, limit=MAX_CLAIM_LIMIT)
+    result = queue.apply(CompleteMany(ids, "w1"), T0)
+    assert result == CompleteManyResult(completed=ids, not_found=[])
+    assert queue.stats(T0).total == 0
 
 
 def test_fail_retries_in_place() -> None:

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from osqueue_core import QueueStateMachine
 from osqueue_types import (
+    MAX_CLAIM_LIMIT,
     Claim,
     Complete,
+    CompleteMany,
     DeleteDeadLetters,
     Enqueue,
     EnqueueResult,
@@ -134,6 +136,17 @@ class IndexedMatchesReference(RuleBasedStateMachine):
     @rule(data=st.data())
     def complete(self, data: st.DataObject) -> None:
         self.both(Complete(*self.target(data)))
+
+    @rule(data=st.data(), worker=st.sampled_from(WORKERS))
+    def complete_many(self, data: st.DataObject, worker: str) -> None:
+        """Mostly ids this worker holds, mixed with others' ids, unknown ids and repeats."""
+        held = [job.id for job in self.model.queue if job.worker_id == worker]
+        pool = [*held, *held, *self.ids]
+        self.both(CompleteMany(data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=6)), worker))
+
+    @rule(worker=st.sampled_from(WORKERS), count=st.sampled_from([0, MAX_CLAIM_LIMIT + 1]))
+    def complete_many_invalid(self, worker: str, count: int) -> None:
+        self.both(CompleteMany(["missing"] * count, worker))
 
     @rule(
         data=st.data(),

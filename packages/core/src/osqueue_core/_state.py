@@ -27,10 +27,13 @@ from osqueue_types import (
     DEFAULT_HEARTBEAT_TIMEOUT_MS,
     DEFAULT_IDEMPOTENCY_RETENTION_MS,
     DEFAULT_MAX_ATTEMPTS,
+    MAX_CLAIM_LIMIT,
     Claim,
     ClaimedJob,
     ClaimResult,
     Complete,
+    CompleteMany,
+    CompleteManyResult,
     CompleteResult,
     ConfigError,
     DeadLetter,
@@ -96,7 +99,8 @@ def priority_of(job: Job) -> int:
 
 
 class QueueStateMachine:
-    """queue.json in memory, indexed so that claim, heartbeat, complete and fail are O(log n).
+    """queue.json in memory, indexed so that claim, heartbeat, complete and fail are O(log n)
+    (a batch of k, O(k log n)).
 
     `apply` either performs a mutation or raises the typed error for that mutation alone,
     leaving the state untouched. The machine takes ownership of the `QueueState` it is given
@@ -178,8 +182,10 @@ class QueueStateMachine:
                 self._touch(mutation.job_id)
                 return HeartbeatResult()
             case Complete():
-                self._complete(mutation)
+                self._complete(self._held(mutation.job_id, mutation.worker_id))
                 return CompleteResult()
+            case CompleteMany():
+                return self._complete_many(mutation)
             case Fail():
                 return self._fail(mutation, now)
             case RegisterBroker():
@@ -384,11 +390,25 @@ class QueueStateMachine:
             claimed.append(ClaimedJob(job_id, job.type, job.payload, job.attempts, max_attempts_of(job)))
         return ClaimResult(claimed)
 
-    def _complete(self, mutation: Complete) -> None:
-        job = self._held(mutation.job_id, mutation.worker_id)
+    def _complete(self, job: Job) -> None:
         self._leases.discard(job.id)
         self._forget(job.id)
         self._completed_total += 1
+
+    def _complete_many(self, mutation: CompleteMany) -> CompleteManyResult:
+        count = len(mutation.job_ids)
+        if not 1 <= count <= MAX_CLAIM_LIMIT:
+            raise InvalidRequestError(f"complete many takes 1..{MAX_CLAIM_LIMIT} job ids, got {count}")
+        completed: list[str] = []
+        not_found: list[str] = []
+        for job_id in mutation.job_ids:
+            job = self._holding(job_id, mutation.worker_id)
+            if job is None:
+                not_found.append(job_id)  # a repeated id is no longer held the second time
+            else:
+                self._complete(job)
+                completed.append(job_id)
+        return CompleteManyResult(completed, not_found)
 
     def _fail(self, mutation: Fail, now: int) -> FailResult:
         delay = mutation.retry_delay_ms
@@ -499,17 +519,25 @@ class QueueStateMachine:
             job = self._jobs[entry[3]]
             self._ready.add(job.id, job.type, priority_of(job), entry[1])
 
+    def _holding(self, job_id: str, worker_id: str) -> Job | None:
+        """The job, if it is in progress for this worker."""
+        job = self._jobs.get(job_id)
+        if job is None or job.status != JobStatus.IN_PROGRESS or job.worker_id != worker_id:
+            return None
+        return job
+
     def _held(self, job_id: str, worker_id: str) -> Job:
         """The job, if it is in progress for this worker; else JobNotFoundError saying why."""
+        held = self._holding(job_id, worker_id)
+        if held is not None:
+            return held
         job = self._jobs.get(job_id)
         if job is None:
             where = " (it was dead-lettered)" if job_id in self._dead else ""
             raise JobNotFoundError(f"job {job_id} not found{where}")
         if job.status != JobStatus.IN_PROGRESS:
             raise JobNotFoundError(f"job {job_id} is not in progress")
-        if job.worker_id != worker_id:
-            raise JobNotFoundError(f"job {job_id} is in progress for another worker, not {worker_id}")
-        return job
+        raise JobNotFoundError(f"job {job_id} is in progress for another worker, not {worker_id}")
 
     def _dead_ids(self, job_ids: list[str] | None) -> list[str]:
         if job_ids is None:

@@ -38,6 +38,18 @@ class Complete(msgspec.Struct, tag="complete"):
     worker_id: str
 
 
+class CompleteMany(msgspec.Struct, tag="complete_many"):
+    """Complete several jobs of one worker at once (1..MAX_CLAIM_LIMIT ids).
+
+    Partial success: each id in progress for `worker_id` is completed as `Complete` would;
+    every other id (unknown, not in progress, another worker's, a repeat) is reported in
+    `CompleteManyResult.not_found`, and never fails the rest.
+    """
+
+    job_ids: list[str]
+    worker_id: str
+
+
 class Fail(msgspec.Struct, tag="fail"):
     """Give a job back: retry (now or after a delay) or dead-letter it once attempts run out."""
 
@@ -64,7 +76,15 @@ class DeleteDeadLetters(msgspec.Struct, tag="delete_dead"):
 
 
 Mutation = (
-    Enqueue | Claim | Heartbeat | Complete | Fail | RegisterBroker | RequeueDeadLetters | DeleteDeadLetters
+    Enqueue
+    | Claim
+    | Heartbeat
+    | Complete
+    | CompleteMany
+    | Fail
+    | RegisterBroker
+    | RequeueDeadLetters
+    | DeleteDeadLetters
 )
 
 
@@ -92,6 +112,13 @@ class CompleteResult(msgspec.Struct):
     pass
 
 
+class CompleteManyResult(msgspec.Struct):
+    """The ids of a CompleteMany, each in one list, in the order given."""
+
+    completed: list[str]
+    not_found: list[str]
+
+
 class FailResult(msgspec.Struct):
     dead_lettered: bool = False
 
@@ -109,6 +136,7 @@ MutationResult = (
     | ClaimResult
     | HeartbeatResult
     | CompleteResult
+    | CompleteManyResult
     | FailResult
     | RegisterBrokerResult
     | DeadLettersResult
