@@ -53,6 +53,7 @@ def test_service_is_osqueue_v1_queue_service() -> None:
         "ListDeadLetters",
         "RequeueDeadLetters",
         "DeleteDeadLetters",
+        "CompleteJobs",
     ]
 
 

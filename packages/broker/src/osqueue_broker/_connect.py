@@ -19,6 +19,7 @@ from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
 from osqueue_types import (
+    MAX_CLAIM_LIMIT,
     BrokerLeadershipError,
     ClaimedJob,
     DeadLetter,
@@ -53,7 +54,6 @@ _CODES = {
 }
 _INT32_MAX = 2**31 - 1
 _MAX_WAIT_MS = 60_000
-_MAX_CLAIM_LIMIT = 1000
 # Responses above this size are gzipped for clients that accept it; small ones are not worth it.
 COMPRESS_MIN_BYTES = 64 * 1024
 
@@ -111,8 +111,8 @@ class ConnectQueueService(pb.QueueService):
             if not 0 <= wait_ms <= _MAX_WAIT_MS:
                 raise InvalidRequestError(f"wait_ms must be 0..{_MAX_WAIT_MS}, got {wait_ms}")
             batch = request.HasField("limit")
-            if batch and not 1 <= request.limit <= _MAX_CLAIM_LIMIT:
-                raise InvalidRequestError(f"limit must be 1..{_MAX_CLAIM_LIMIT}, got {request.limit}")
+            if batch and not 1 <= request.limit <= MAX_CLAIM_LIMIT:
+                raise InvalidRequestError(f"limit must be 1..{MAX_CLAIM_LIMIT}, got {request.limit}")
             gone = client_gone() if wait_ms else None
             try:
                 jobs = await self.ops.claim(
@@ -153,6 +153,22 @@ class ConnectQueueService(pb.QueueService):
         async def call() -> pb.CompleteJobResponse:
             await self.ops.complete(*_job_and_worker(request.job_id, request.worker_id))
             return pb.CompleteJobResponse()
+
+        return await self._run(ctx, request.queue, call)
+
+    async def complete_jobs(
+        self, request: pb.CompleteJobsRequest, ctx: RequestContext
+    ) -> pb.CompleteJobsResponse:
+        async def call() -> pb.CompleteJobsResponse:
+            if not request.worker_id:
+                raise InvalidRequestError("worker_id is required")
+            count = len(request.job_ids)
+            if not 1 <= count <= MAX_CLAIM_LIMIT:
+                raise InvalidRequestError(f"job_ids must hold 1..{MAX_CLAIM_LIMIT} ids, got {count}")
+            if not all(request.job_ids):
+                raise InvalidRequestError("job_ids must not hold an empty id")
+            result = await self.ops.complete_many(list(request.job_ids), request.worker_id)
+            return pb.CompleteJobsResponse(completed=result.completed, not_found=result.not_found)
 
         return await self._run(ctx, request.queue, call)
 

@@ -1,7 +1,8 @@
 """A shortcut in front of the Starlette app for the requests workers and producers send most.
 
-POST /v1/jobs, /v1/jobs/batch, /v1/jobs/claim and /v1/jobs/{id}/{heartbeat,complete,fail} go
-straight to their REST handlers; Starlette's middleware stack and route scan are skipped.
+POST /v1/jobs, /v1/jobs/batch, /v1/jobs/claim, /v1/jobs/complete and
+/v1/jobs/{id}/{heartbeat,complete,fail} go straight to their REST handlers; Starlette's
+middleware stack and route scan are skipped.
 Everything else, and every answer's shape, is the app's.
 """
 

@@ -95,6 +95,7 @@ def build_openapi(queue: str = DEFAULT_QUEUE) -> dict[str, Any]:
         w.SubmitJobsBody,
         w.ClaimJobBody,
         w.WorkerBody,
+        w.CompleteJobsBody,
         w.FailJobBody,
         w.DeadLettersBody,
         w.SubmitJobReply,
@@ -102,6 +103,7 @@ def build_openapi(queue: str = DEFAULT_QUEUE) -> dict[str, Any]:
         w.ClaimedJobReply,
         w.ClaimJobsReply,
         w.NoJobReply,
+        w.CompleteJobsReply,
         w.FailJobReply,
         w.StatsReply,
         w.JobReply,
@@ -152,6 +154,15 @@ def build_openapi(queue: str = DEFAULT_QUEUE) -> dict[str, Any]:
                 "Claim a job (or up to `limit`), optionally waiting up to `waitMs`",
                 body=w.ClaimJobBody,
                 reply=_CLAIM_REPLY,
+                params=[queue_param],
+            )
+        },
+        "/v1/jobs/complete": {
+            "post": _op(
+                "Complete many jobs of one worker in one commit; ids it does not hold come back in "
+                "`notFound`",
+                body=w.CompleteJobsBody,
+                reply=w.CompleteJobsReply,
                 params=[queue_param],
             )
         },

@@ -15,6 +15,8 @@ from osqueue_types import (
     ClaimedJob,
     ClaimResult,
     Complete,
+    CompleteMany,
+    CompleteManyResult,
     DeadLetter,
     DeadLettersResult,
     DeleteDeadLetters,
@@ -178,6 +180,14 @@ class QueueOperations:
     async def complete(self, job_id: str, worker_id: str) -> None:
         await self._submit(Complete(job_id=job_id, worker_id=worker_id))
         self.metrics.jobs_completed.inc()
+
+    async def complete_many(self, job_ids: list[str], worker_id: str) -> CompleteManyResult:
+        """Complete the jobs this worker holds; the other ids come back in `not_found`."""
+        result = await self._submit(CompleteMany(job_ids=job_ids, worker_id=worker_id))
+        assert isinstance(result, CompleteManyResult)
+        if result.completed:
+            self.metrics.jobs_completed.inc(len(result.completed))
+        return result
 
     async def fail(
         self,

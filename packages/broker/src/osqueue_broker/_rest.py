@@ -47,6 +47,7 @@ class RestApi:
         self._submit_batch = msgspec.json.Decoder(w.SubmitJobsBody)
         self._claim = msgspec.json.Decoder(w.ClaimJobBody)
         self._worker = msgspec.json.Decoder(w.WorkerBody)
+        self._complete_batch = msgspec.json.Decoder(w.CompleteJobsBody)
         self._fail = msgspec.json.Decoder(w.FailJobBody)
         self._dead = msgspec.json.Decoder(w.DeadLettersBody)
         # The worker and producer hot paths, also served without Starlette's router (`HotPaths`).
@@ -55,6 +56,7 @@ class RestApi:
             "/v1/jobs": g(self.submit_job),
             "/v1/jobs/batch": g(self.submit_jobs),
             "/v1/jobs/claim": g(self.claim_job),
+            "/v1/jobs/complete": g(self.complete_jobs),
         }
         self.hot_job_posts: dict[str, Handler] = {
             "heartbeat": g(self.heartbeat),
@@ -72,6 +74,7 @@ class RestApi:
             ),
             Route("/v1/jobs/batch", posts["/v1/jobs/batch"], methods=["POST"]),
             Route("/v1/jobs/claim", posts["/v1/jobs/claim"], methods=["POST"]),
+            Route("/v1/jobs/complete", posts["/v1/jobs/complete"], methods=["POST"]),
             Route("/v1/jobs/{id}", g(self.get_job), methods=["GET"]),
             *(Route(f"/v1/jobs/{{id}}/{name}", post, methods=["POST"]) for name, post in job_posts.items()),
             Route("/v1/stats", g(self.stats), methods=["GET"]),
@@ -162,6 +165,12 @@ class RestApi:
         self._queue(request, body.queue)
         await self.ops.complete(request.path_params["id"], body.worker_id)
         return no_content()
+
+    async def complete_jobs(self, request: Request) -> Response:
+        body: w.CompleteJobsBody = await self._body(request, self._complete_batch)
+        self._queue(request, body.queue)
+        result = await self.ops.complete_many(body.job_ids, body.worker_id)
+        return json_response(w.CompleteJobsReply(completed=result.completed, not_found=result.not_found))
 
     async def fail_job(self, request: Request) -> Response:
         body: w.FailJobBody = await self._body(request, self._fail)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
+from osqueue_types import MAX_CLAIM_LIMIT
 
 _INT32_MAX = 2**31 - 1
 # Limits shared with the protobuf messages (int32 fields) and the protocol document.
@@ -20,9 +21,11 @@ MAX_DELAY_MS = 2**53
 NonNegativeMs = Annotated[int, Meta(ge=0, le=MAX_DELAY_MS)]
 Priority = Annotated[int, Meta(ge=-_INT32_MAX, le=_INT32_MAX)]
 WaitMs = Annotated[int, Meta(ge=0, le=60_000)]
-ClaimLimit = Annotated[int, Meta(ge=1, le=1000)]
+ClaimLimit = Annotated[int, Meta(ge=1, le=MAX_CLAIM_LIMIT)]
 WorkerId = Annotated[str, Meta(min_length=1, max_length=256)]
 JobId = Annotated[str, Meta(min_length=1, max_length=256)]
+# The ids of one claimed batch, at most as many as one claim takes.
+JobIds = Annotated[list[JobId], Meta(min_length=1, max_length=MAX_CLAIM_LIMIT)]
 MAX_PAGE = _INT32_MAX
 Page = Annotated[int, Meta(ge=0, le=MAX_PAGE)]
 
@@ -61,6 +64,14 @@ class WorkerBody(_Body):
     """Heartbeat and complete over REST (the job id is in the path)."""
 
     worker_id: WorkerId
+    queue: str | None = None
+
+
+class CompleteJobsBody(_Body):
+    """Complete many jobs of one worker in one commit (REST body and WebSocket params)."""
+
+    worker_id: WorkerId
+    job_ids: JobIds
     queue: str | None = None
 
 
@@ -137,6 +148,13 @@ class ClaimJobsReply(_Body):
 
 class NoJobReply(_Body):
     """`{}`: no job to claim (TypeScript shape)."""
+
+
+class CompleteJobsReply(msgspec.Struct, rename="camel"):
+    """Each id in one list, in the order given: completed, or not in progress for the worker."""
+
+    completed: list[str]
+    not_found: list[str]
 
 
 class FailJobReply(msgspec.Struct, rename="camel"):

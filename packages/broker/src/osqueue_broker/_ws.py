@@ -76,6 +76,7 @@ class WebSocketRpc:
             "claimJob": self._params(w.ClaimJobBody, self._claim_job),
             "heartbeat": self._params(w.JobWorkerParams, self._heartbeat),
             "completeJob": self._params(w.JobWorkerParams, self._complete_job),
+            "completeJobs": self._params(w.CompleteJobsBody, self._complete_jobs),
             "failJob": self._params(w.FailJobParams, self._fail_job),
             "getJob": self._params(w.GetJobParams, self._get_job),
             "getStats": self._params(w.QueueParams, self._get_stats),
@@ -210,6 +211,10 @@ class WebSocketRpc:
     async def _complete_job(self, p: w.JobWorkerParams) -> w.NoJobReply:
         await self.ops.complete(p.job_id, p.worker_id)
         return _EMPTY
+
+    async def _complete_jobs(self, p: w.CompleteJobsBody) -> w.CompleteJobsReply:
+        result = await self.ops.complete_many(p.job_ids, p.worker_id)
+        return w.CompleteJobsReply(completed=result.completed, not_found=result.not_found)
 
     async def _fail_job(self, p: w.FailJobParams) -> w.FailJobReply:
         dead = await self.ops.fail(

@@ -53,6 +53,9 @@ class QueueService(Protocol):
     async def delete_dead_letters(self, request: osqueue_dot_v1_dot_queue__pb2.DeadLettersRequest, ctx: RequestContext) -> osqueue_dot_v1_dot_queue__pb2.DeadLettersResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
+    async def complete_jobs(self, request: osqueue_dot_v1_dot_queue__pb2.CompleteJobsRequest, ctx: RequestContext) -> osqueue_dot_v1_dot_queue__pb2.CompleteJobsResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+
 
 class QueueServiceASGIApplication(ConnectASGIApplication[QueueService]):
     def __init__(self, service: QueueService | AsyncGenerator[QueueService], *, interceptors: Iterable[Interceptor]=(), read_max_bytes: int | None = None, compressions: Iterable[Compression] | None = None) -> None:
@@ -178,6 +181,16 @@ class QueueServiceASGIApplication(ConnectASGIApplication[QueueService]):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=svc.delete_dead_letters,
+                ),
+                "/osqueue.v1.QueueService/CompleteJobs": Endpoint.unary(
+                    method=MethodInfo(
+                        name="CompleteJobs",
+                        service_name="osqueue.v1.QueueService",
+                        input=osqueue_dot_v1_dot_queue__pb2.CompleteJobsRequest,
+                        output=osqueue_dot_v1_dot_queue__pb2.CompleteJobsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=svc.complete_jobs,
                 ),
             },
             interceptors=interceptors,
@@ -432,6 +445,26 @@ class QueueServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
         )
 
+    async def complete_jobs(
+        self,
+        request: osqueue_dot_v1_dot_queue__pb2.CompleteJobsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> osqueue_dot_v1_dot_queue__pb2.CompleteJobsResponse:
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CompleteJobs",
+                service_name="osqueue.v1.QueueService",
+                input=osqueue_dot_v1_dot_queue__pb2.CompleteJobsRequest,
+                output=osqueue_dot_v1_dot_queue__pb2.CompleteJobsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
 
 class QueueServiceSync(Protocol):
     def submit_job(self, request: osqueue_dot_v1_dot_queue__pb2.SubmitJobRequest, ctx: RequestContext) -> osqueue_dot_v1_dot_queue__pb2.SubmitJobResponse:
@@ -457,6 +490,8 @@ class QueueServiceSync(Protocol):
     def requeue_dead_letters(self, request: osqueue_dot_v1_dot_queue__pb2.DeadLettersRequest, ctx: RequestContext) -> osqueue_dot_v1_dot_queue__pb2.DeadLettersResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
     def delete_dead_letters(self, request: osqueue_dot_v1_dot_queue__pb2.DeadLettersRequest, ctx: RequestContext) -> osqueue_dot_v1_dot_queue__pb2.DeadLettersResponse:
+        raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
+    def complete_jobs(self, request: osqueue_dot_v1_dot_queue__pb2.CompleteJobsRequest, ctx: RequestContext) -> osqueue_dot_v1_dot_queue__pb2.CompleteJobsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, "Not implemented")
 
 
@@ -583,6 +618,16 @@ class QueueServiceWSGIApplication(ConnectWSGIApplication):
                         idempotency_level=IdempotencyLevel.UNKNOWN,
                     ),
                     function=service.delete_dead_letters,
+                ),
+                "/osqueue.v1.QueueService/CompleteJobs": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="CompleteJobs",
+                        service_name="osqueue.v1.QueueService",
+                        input=osqueue_dot_v1_dot_queue__pb2.CompleteJobsRequest,
+                        output=osqueue_dot_v1_dot_queue__pb2.CompleteJobsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                    ),
+                    function=service.complete_jobs,
                 ),
             },
             interceptors=interceptors,
@@ -831,6 +876,26 @@ class QueueServiceClientSync(ConnectClientSync):
                 service_name="osqueue.v1.QueueService",
                 input=osqueue_dot_v1_dot_queue__pb2.DeadLettersRequest,
                 output=osqueue_dot_v1_dot_queue__pb2.DeadLettersResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+
+    def complete_jobs(
+        self,
+        request: osqueue_dot_v1_dot_queue__pb2.CompleteJobsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> osqueue_dot_v1_dot_queue__pb2.CompleteJobsResponse:
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="CompleteJobs",
+                service_name="osqueue.v1.QueueService",
+                input=osqueue_dot_v1_dot_queue__pb2.CompleteJobsRequest,
+                output=osqueue_dot_v1_dot_queue__pb2.CompleteJobsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
             ),
             headers=headers,

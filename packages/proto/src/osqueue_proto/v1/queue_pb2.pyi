@@ -102,6 +102,24 @@ class CompleteJobResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class CompleteJobsRequest(_message.Message):
+    __slots__ = ("worker_id", "job_ids", "queue")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    queue: str
+    def __init__(self, worker_id: _Optional[str] = ..., job_ids: _Optional[_Iterable[str]] = ..., queue: _Optional[str] = ...) -> None: ...
+
+class CompleteJobsResponse(_message.Message):
+    __slots__ = ("completed", "not_found")
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    NOT_FOUND_FIELD_NUMBER: _ClassVar[int]
+    completed: _containers.RepeatedScalarFieldContainer[str]
+    not_found: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, completed: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class GetStatsRequest(_message.Message):
     __slots__ = ("queue",)
     QUEUE_FIELD_NUMBER: _ClassVar[int]
