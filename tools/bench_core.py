@@ -125,6 +125,10 @@ async def main(args: argparse.Namespace) -> None:
             slow = rate(latency_ms, 0)
             if latency_ms and slow is not None:
                 summary[f"ratio_latency_{latency_ms:g}ms"] = round(slow / base, 2)
+                # Each submitter waits for three commits per job, each at least one storage
+                # round trip: no engine can beat this with so many submitters (Little's law).
+                bound = args.submitters / (3 * latency_ms / 1000)
+                summary[f"bound_latency_{latency_ms:g}ms_jobs_per_s"] = int(bound)
     print(json.dumps(summary), flush=True)
 
 
