@@ -25,6 +25,7 @@ from osqueue_client import (
 from osqueue_storage import FileBackend
 from osqueue_types import (
     AuthError,
+    CompleteManyResult,
     InvalidRequestError,
     JobNotFoundError,
     JobStatus,
@@ -70,6 +71,24 @@ async def test_submit_claim_heartbeat_complete(client: OsqueueClient) -> None:
     assert (stats.total, stats.completed_total) == (0, 1)
     with pytest.raises(JobNotFoundError):
         await client.get_job(job.id)
+
+
+async def test_complete_many_completes_a_claimed_batch(client: OsqueueClient) -> None:
+    ids = await client.submit_many([JobSpec("t", n) for n in range(5)])
+    batch = [job.id for job in await client.claim("w1", limit=4)]
+    (other,) = await client.claim("w2")
+    assert (batch, other.id) == (ids[:4], ids[4])
+    unknown = str(uuid.uuid4())
+    result = await client.complete_many([batch[1], other.id, unknown, batch[0], batch[1]], "w1")
+    assert result == CompleteManyResult([batch[1], batch[0]], not_found=[other.id, unknown, batch[1]])
+    stats = await client.stats()
+    assert (stats.total, stats.in_progress, stats.completed_total) == (3, 3, 2)
+    assert await client.complete_many(batch[2:], "w1") == CompleteManyResult(batch[2:], [])
+    assert (await client.get_job(other.id)).worker_id == "w2"
+    for bad in ([], [unknown] * 1001):
+        with pytest.raises(InvalidRequestError):
+            await client.complete_many(bad, "w1")
+    assert (await client.stats()).completed_total == 4
 
 
 async def test_submit_many_list_and_filters(client: OsqueueClient) -> None:
@@ -190,10 +209,12 @@ async def test_auth(start_broker: StartBroker, transport: TransportName) -> None
     broker = await start_broker(auth_token="s3cret")
     async with OsqueueClient(broker.url, transport=transport, auth_token="s3cret") as good:
         await good.submit("t", 1)
-    for token in (None, "wrong"):
-        with pytest.raises(AuthError):
-            async with OsqueueClient(broker.url, transport=transport, auth_token=token) as bad:
-                await bad.stats()
+        (job,) = await good.claim("w")
+        for token in (None, "wrong"):
+            with pytest.raises(AuthError):
+                async with OsqueueClient(broker.url, transport=transport, auth_token=token) as bad:
+                    await bad.complete_many([job.id], "w")
+        assert (await good.complete_many([job.id], "w")).completed == [job.id]
 
 
 async def test_idempotency_key(client: OsqueueClient) -> None:
@@ -350,7 +371,8 @@ async def test_custom_transport(broker: BrokerServer) -> None:
         await client.submit("t", 1)
         (job,) = await client.claim("w")
         await client.complete(job.id, "w")
-    assert counting.methods == ["submitJob", "claimJob", "completeJob"]
+        assert (await client.complete_many([job.id], "w")).not_found == [job.id]
+    assert counting.methods == ["submitJob", "claimJob", "completeJob", "completeJobs"]
 
 
 async def test_sync_client(broker: BrokerServer, transport: TransportName) -> None:
@@ -363,6 +385,7 @@ async def test_sync_client(broker: BrokerServer, transport: TransportName) -> No
             client.heartbeat(job.id, "w")
             client.complete(job.id, "w")
             assert client.stats().completed_total == 1
+            assert client.complete_many([job.id, "nope"], "w").not_found == [job.id, "nope"]
             assert [j.type for j in client.list_jobs().jobs] == ["other"]
             with pytest.raises(JobNotFoundError):
                 client.get_job(job_id)

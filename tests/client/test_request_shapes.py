@@ -115,6 +115,23 @@ async def test_connect_claim_always_asks_for_the_batch_shape() -> None:
     )
 
 
+async def test_connect_complete_many_is_one_call() -> None:
+    seen: list[tuple[str, pb.CompleteJobsRequest]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, pb.CompleteJobsRequest.FromString(request.content)))
+        answer = pb.CompleteJobsResponse(completed=["a"], not_found=["b"])
+        return httpx.Response(200, content=answer.SerializeToString())
+
+    async with connect_client(handler, queue="q1") as client:
+        result = await client.complete_many(["a", "b"], "w1")
+
+    ((path, request),) = seen
+    assert path == "/osqueue.v1.QueueService/CompleteJobs"
+    assert (request.worker_id, list(request.job_ids), request.queue) == ("w1", ["a", "b"], "q1")
+    assert (result.completed, result.not_found) == (["a"], ["b"])
+
+
 @pytest.mark.parametrize(
     ("status", "code", "tag", "expected"),
     [
@@ -195,6 +212,8 @@ async def test_rest_routes_and_bodies() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append((request.method, str(request.url).removeprefix(BROKER), request.content))
+        if request.url.path == "/v1/jobs/complete":
+            return httpx.Response(200, json={"completed": ["a"], "notFound": ["b"]})
         if request.url.path.endswith(("/heartbeat", "/complete")):
             return httpx.Response(204)
         if request.url.path.endswith("/fail"):
@@ -207,6 +226,8 @@ async def test_rest_routes_and_bodies() -> None:
     async with rest_client(handler, queue="q1") as client:
         await client.heartbeat("a/b", "w")
         await client.complete("j", "w")
+        done = await client.complete_many(("a", "b"), "w")
+        assert (done.completed, done.not_found) == (["a"], ["b"])
         assert await client.fail("j", "w", ValueError("bad"), retry_delay=2, dead_letter=True)
         assert (await client.list_jobs("unclaimed", "email", offset=5, limit=10)).jobs == []
         assert await client.requeue_dead_letters("all") == 2
@@ -214,6 +235,7 @@ async def test_rest_routes_and_bodies() -> None:
     assert seen == [
         ("POST", "/v1/jobs/a%2Fb/heartbeat", b'{"queue":"q1","workerId":"w"}'),
         ("POST", "/v1/jobs/j/complete", b'{"queue":"q1","workerId":"w"}'),
+        ("POST", "/v1/jobs/complete", b'{"queue":"q1","workerId":"w","jobIds":["a","b"]}'),
         (
             "POST",
             "/v1/jobs/j/fail",

@@ -59,6 +59,13 @@ class Done(msgspec.Struct):
     """The empty answer of heartbeat and complete."""
 
 
+class CompletedJobs(msgspec.Struct, rename="camel"):
+    """The answer of completeJobs: each requested id in one list, in the order given."""
+
+    completed: list[str]
+    not_found: list[str]
+
+
 class FailOutcome(msgspec.Struct, rename="camel"):
     dead_lettered: bool
 
@@ -109,6 +116,13 @@ class CompleteJob(Call[Done], kw_only=True):
     reply = Done
     job_id: str
     worker_id: str
+
+
+class CompleteJobs(Call[CompletedJobs], kw_only=True):
+    method = "completeJobs"
+    reply = CompletedJobs
+    worker_id: str
+    job_ids: list[str]
 
 
 class FailJob(Call[FailOutcome], kw_only=True):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from osqueue_types import (
     DEFAULT_QUEUE,
+    CompleteManyResult,
     ConfigError,
     DiscoveryError,
     EngineStateError,
@@ -30,6 +31,7 @@ from ._calls import (
     Call,
     ClaimJobs,
     CompleteJob,
+    CompleteJobs,
     DeleteDeadLetters,
     FailJob,
     GetJob,
@@ -80,8 +82,9 @@ class OsqueueClient:
     - claim: always. A claim whose answer was lost may have claimed jobs this client never
       sees; they stay with this worker id until their heartbeat times out and are then
       delivered again, so at-least-once delivery holds, only later.
-    - heartbeat, complete, fail, and reads: always. A `JobNotFoundError` after a retried
-      complete or fail may mean the first attempt already landed; it is raised as is.
+    - heartbeat, complete, complete_many, fail, and reads: always. A `JobNotFoundError` after
+      a retried complete or fail may mean the first attempt already landed; it is raised as
+      is. Likewise an id in `not_found` after a retried complete_many.
     - requeue / delete dead letters: only when the broker said it did not apply them (not the
       leader, shutting down), because a blind retry could touch letters that arrived since.
     """
@@ -210,6 +213,14 @@ class OsqueueClient:
 
     async def complete(self, job_id: JobId, worker_id: str) -> None:
         await self._call(CompleteJob(job_id=job_id, worker_id=worker_id, queue=self._queue))
+
+    async def complete_many(self, job_ids: Sequence[JobId], worker_id: str) -> CompleteManyResult:
+        """Complete several jobs this worker holds (a claimed batch, 1..1000 ids) in one request
+        and one storage commit. Partial success: ids it does not hold (unknown, not in
+        progress, another worker's, repeated) come back in `not_found` and fail nothing."""
+        call = CompleteJobs(worker_id=worker_id, job_ids=list(job_ids), queue=self._queue)
+        answer = await self._call(call)
+        return CompleteManyResult(completed=answer.completed, not_found=answer.not_found)
 
     async def fail(
         self,

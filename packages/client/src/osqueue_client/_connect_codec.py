@@ -13,7 +13,9 @@ from ._calls import (
     Call,
     ClaimedJobs,
     ClaimJobs,
+    CompletedJobs,
     CompleteJob,
+    CompleteJobs,
     DeadLetterCount,
     DeleteDeadLetters,
     Done,
@@ -73,6 +75,11 @@ def _fail_request(call: FailJob) -> pb.FailJobRequest:
         dead_letter=call.dead_letter,
         queue=call.queue,
     )
+
+
+def _completed(data: bytes) -> CompletedJobs:
+    answer = pb.CompleteJobsResponse.FromString(data)
+    return CompletedJobs(completed=list(answer.completed), not_found=list(answer.not_found))
 
 
 def _dead_letters_request(call: RequeueDeadLetters | DeleteDeadLetters) -> pb.DeadLettersRequest:
@@ -169,6 +176,11 @@ RPCS: dict[type[Call[Any]], Rpc] = {
         _SERVICE + "CompleteJob",
         lambda call: pb.CompleteJobRequest(job_id=call.job_id, worker_id=call.worker_id, queue=call.queue),
         _done,
+    ),
+    CompleteJobs: Rpc(
+        _SERVICE + "CompleteJobs",
+        lambda call: pb.CompleteJobsRequest(worker_id=call.worker_id, job_ids=call.job_ids, queue=call.queue),
+        _completed,
     ),
     FailJob: Rpc(
         _SERVICE + "FailJob",

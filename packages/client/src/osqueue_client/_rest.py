@@ -13,6 +13,7 @@ from ._calls import (
     Call,
     ClaimJobs,
     CompleteJob,
+    CompleteJobs,
     DeleteDeadLetters,
     FailJob,
     GetJob,
@@ -98,6 +99,8 @@ def _route(call: Call[Any]) -> tuple[str, str, bytes | None]:
             return "POST", "/v1/jobs/batch", _encoder.encode(call)
         case ClaimJobs():
             return "POST", "/v1/jobs/claim", _encoder.encode(call)
+        case CompleteJobs():
+            return "POST", "/v1/jobs/complete", _encoder.encode(call)
         case HeartbeatJob() | CompleteJob():
             action = "heartbeat" if isinstance(call, HeartbeatJob) else "complete"
             body = _WorkerBody(worker_id=call.worker_id, queue=call.queue)

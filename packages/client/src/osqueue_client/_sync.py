@@ -13,7 +13,7 @@ from collections.abc import Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from osqueue_types import DEFAULT_QUEUE, JobStatus, StorageBackend
+from osqueue_types import DEFAULT_QUEUE, CompleteManyResult, JobStatus, StorageBackend
 
 from ._client import (
     DEFAULT_FAILOVER_DEADLINE,
@@ -155,6 +155,9 @@ class SyncOsqueueClient:
 
     def complete(self, job_id: JobId, worker_id: str) -> None:
         self._run(self._client.complete(job_id, worker_id))
+
+    def complete_many(self, job_ids: Sequence[JobId], worker_id: str) -> CompleteManyResult:
+        return self._run(self._client.complete_many(list(job_ids), worker_id))
 
     def fail(
         self,
