@@ -85,6 +85,21 @@ def test_every_scenario_over_every_transport(capsys: pytest.CaptureFixture[str],
         assert row["prefill"] == (0 if scenario == "latency" else PREFILL)
 
 
+def test_batch_claim_completes_each_batch_with_one_request(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = bench(
+        capsys,
+        *("--scenario", "batch-claim", "--transport", "all", "--workers", "1"),
+        *("--jobs", str(JOBS), "--prefill", "0", "--batch-size", "6"),
+    )
+    for row in rows:
+        assert_sane(row)
+        # One worker: 4 claims of 6 jobs and 4 completes (job by job would be 24 completes),
+        # and perhaps one lease refresh.
+        writes, mean_batch = row["storage_writes"], row["mean_batch"]
+        assert isinstance(writes, int) and isinstance(mean_batch, float)
+        assert 8 <= round(writes * mean_batch) <= 9, row
+
+
 def test_ceiling_runs_in_the_same_session(capsys: pytest.CaptureFixture[str]) -> None:
     rows = bench(capsys, "--scenario", "pipeline,latency", "--jobs", str(JOBS), "--ceiling")
     # The ceiling app has no long poll, so only the pipeline is compared with it.

@@ -30,7 +30,7 @@ scenarios (comma-separated, or "all"):
   backlog       pipeline after --prefill jobs were queued (default 20,000)
   batch-submit  producers submit --batch-size jobs per request
   batch-claim   --jobs are queued first, then workers claim --batch-size per request and
-                complete them
+                complete each claimed batch with one request
 """
 
 

@@ -33,8 +33,8 @@ class QueueConnection(Protocol):
 
     async def complete(self, job_id: str, worker_id: str) -> None: ...
 
-    async def complete_many(self, job_ids: list[str], worker_id: str) -> list[Exception]:
-        """Complete jobs as fast as this transport allows; return the failures."""
+    async def complete_many(self, job_ids: list[str], worker_id: str) -> list[str]:
+        """Complete jobs in one request (one commit); return the ids that were not completed."""
         ...
 
     async def close(self) -> None: ...
@@ -62,8 +62,10 @@ class RestConnection:
             "POST", f"/v1/jobs/{job_id}/complete", wire.encode(wire.WorkerParams(worker_id))
         )
 
-    async def complete_many(self, job_ids: list[str], worker_id: str) -> list[Exception]:
-        return await complete_one_by_one(self, job_ids, worker_id)
+    async def complete_many(self, job_ids: list[str], worker_id: str) -> list[str]:
+        params = wire.CompleteManyParams(worker_id, job_ids)
+        _, body = await self._http.request("POST", "/v1/jobs/complete", wire.encode(params))
+        return wire.decode_completed_many(body).not_found
 
     async def close(self) -> None:
         await self._http.close()
@@ -105,19 +107,10 @@ class ConnectConnection:
         request = pb.CompleteJobRequest(job_id=job_id, worker_id=worker_id)
         await self._call("CompleteJob", request.SerializeToString())
 
-    async def complete_many(self, job_ids: list[str], worker_id: str) -> list[Exception]:
-        return await complete_one_by_one(self, job_ids, worker_id)
+    async def complete_many(self, job_ids: list[str], worker_id: str) -> list[str]:
+        request = pb.CompleteJobsRequest(worker_id=worker_id, job_ids=job_ids)
+        data = await self._call("CompleteJobs", request.SerializeToString())
+        return list(pb.CompleteJobsResponse.FromString(data).not_found)
 
     async def close(self) -> None:
         await self._http.close()
-
-
-async def complete_one_by_one(conn: QueueConnection, job_ids: list[str], worker_id: str) -> list[Exception]:
-    """HTTP/1.1 without pipelining: one request after the other on this connection."""
-    failures: list[Exception] = []
-    for job_id in job_ids:
-        try:
-            await conn.complete(job_id, worker_id)
-        except Exception as exc:
-            failures.append(exc)
-    return failures

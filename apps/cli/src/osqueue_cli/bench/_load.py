@@ -273,14 +273,21 @@ async def _work_batches(
                 continue
             claimed = time.perf_counter()
             tally.claim.append(claimed - started)
-            failures = await conn.complete_many(job_ids, worker_id)
+            try:
+                not_completed = await conn.complete_many(job_ids, worker_id)
+            except Exception as exc:
+                # The jobs stay in progress until their heartbeat expires; claim others instead.
+                claims.give_back(len(job_ids))
+                streak = tally.failed(exc, streak)
+                continue
             tally.complete.append(time.perf_counter() - claimed)
-            claims.give_back(len(failures))
-            for failure in failures:
-                streak = tally.failed(failure, streak)
-            if not failures:
+            if not_completed:
+                claims.give_back(len(not_completed))
+                missing = LookupError(f"{len(not_completed)} of {len(job_ids)} claimed jobs not completed")
+                streak = tally.failed(missing, streak)
+            else:
                 streak = 0
-            tally.completed += len(job_ids) - len(failures)
+            tally.completed += len(job_ids) - len(not_completed)
     finally:
         await conn.close()
 

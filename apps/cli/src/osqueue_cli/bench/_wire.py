@@ -46,10 +46,21 @@ class JobParams(msgspec.Struct, rename="camel"):
     worker_id: str
 
 
+class CompleteManyParams(msgspec.Struct, rename="camel"):
+    worker_id: str
+    job_ids: list[str]
+
+
+class CompletedMany(msgspec.Struct, rename="camel"):
+    completed: list[str]
+    not_found: list[str]
+
+
 encode = msgspec.json.encode
 decode_submitted = msgspec.json.Decoder(Submitted).decode
 decode_submitted_many = msgspec.json.Decoder(SubmittedMany).decode
 decode_claimed = msgspec.json.Decoder(Claimed).decode
+decode_completed_many = msgspec.json.Decoder(CompletedMany).decode
 
 _TYPE_SUFFIX = f',"type":"{JOB_TYPE}"}}'.encode()
 

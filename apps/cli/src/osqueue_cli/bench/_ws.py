@@ -114,12 +114,9 @@ class WsConnection:
     async def complete(self, job_id: str, worker_id: str) -> None:
         await self._call("completeJob", wire.JobParams(job_id, worker_id))
 
-    async def complete_many(self, job_ids: list[str], worker_id: str) -> list[Exception]:
-        # Many requests in flight on the one socket: the broker may commit them together.
-        results = await asyncio.gather(
-            *(self.complete(job_id, worker_id) for job_id in job_ids), return_exceptions=True
-        )
-        return [result for result in results if isinstance(result, Exception)]
+    async def complete_many(self, job_ids: list[str], worker_id: str) -> list[str]:
+        result = await self._call("completeJobs", wire.CompleteManyParams(worker_id, job_ids))
+        return wire.decode_completed_many(result).not_found
 
     async def close(self) -> None:
         socket, self._socket = self._socket, None
