@@ -6,17 +6,28 @@ import asyncio
 import itertools
 import threading
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import pytest
 from osqueue_broker import BrokerServer
-from osqueue_client import JobSpec, OsqueueClient
+from osqueue_client import (
+    Call,
+    CompleteJobs,
+    ConnectTransport,
+    JobSpec,
+    OsqueueClient,
+    RestTransport,
+    Transport,
+    TransportName,
+    WebSocketTransport,
+)
 from osqueue_types import AuthError, JobStatus
 from osqueue_worker import JobContext, RetryPolicy, Worker
 
 from .conftest import MakeClient, eventually
 
+R = TypeVar("R")
 NO_JITTER = RetryPolicy(base=0.2, factor=2.0, max_delay=5.0, jitter=0.0)
 
 
@@ -154,6 +165,96 @@ async def test_job_reassigned_after_expiry_is_cancelled_and_not_completed(
     await worker.stop()
     assert finished == []
     assert (await client.stats()).completed_total == 1
+
+
+class RecordingTransport(Transport):
+    """A built-in transport that also records every call it carries."""
+
+    def __init__(self, name: TransportName) -> None:
+        builtin = {"connect": ConnectTransport, "rest": RestTransport, "ws": WebSocketTransport}
+        self.inner: Transport = builtin[name]()
+        self.calls: list[Call[Any]] = []
+
+    async def call(self, broker_url: str, request: Call[R], timeout: float) -> R:
+        self.calls.append(request)
+        return await self.inner.call(broker_url, request, timeout)
+
+    async def connect(self, broker_url: str, timeout: float) -> None:
+        await self.inner.connect(broker_url, timeout)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_jobs_finishing_together_are_completed_with_one_request(
+    broker: BrokerServer, make_client: MakeClient, transport: TransportName
+) -> None:
+    recording = RecordingTransport(transport)
+    client = await make_client(broker.url, transport=recording)
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def handle(payload: int) -> int:
+        await release.wait()
+        return payload
+
+    worker = Worker(
+        client, {"n": handle}, concurrency=20, on_completed=lambda ctx, result: done.append(ctx.job_id)
+    )
+    ids = await client.submit_many([JobSpec("n", n) for n in range(20)])
+    worker.start()
+    await eventually(lambda: _active_jobs(worker, 20))
+    release.set()  # all twenty handlers return in the same loop turn
+    await eventually(lambda: completed(client, 20))
+    await worker.stop()
+
+    assert sorted(done) == sorted(ids)
+    sent = [call.job_ids for call in recording.calls if isinstance(call, CompleteJobs)]
+    assert sorted(job_id for batch in sent for job_id in batch) == sorted(ids)
+    assert len(sent) <= 2, sent
+    assert "completeJob" not in {call.method for call in recording.calls}
+
+
+async def test_a_batch_completion_the_broker_no_longer_holds_is_lost_not_completed(
+    client: OsqueueClient, make_client: MakeClient, broker: BrokerServer
+) -> None:
+    taken = asyncio.Event()
+    finished: list[str] = []
+
+    async def slow(payload: Any, ctx: JobContext) -> str:
+        await taken.wait()
+        return "done late"
+
+    async def quick(payload: Any, ctx: JobContext) -> str:
+        await taken.wait()
+        return "done"
+
+    # No heartbeat before the broker's 1 s job timeout: the "slow" job expires and moves on.
+    worker = Worker(
+        client,
+        {"slow": slow, "quick": quick},
+        concurrency=2,
+        heartbeat_interval=30,
+        on_completed=lambda ctx, result: finished.append(result),
+    )
+    slow_id = await client.submit("slow", None, max_attempts=5)
+    worker.start()
+    await eventually(lambda: _active_jobs(worker, 1))
+    other = await make_client(broker.url)
+    (stolen,) = await other.claim("thief", "slow", wait=5)
+    assert stolen.id == slow_id
+    await client.submit("quick", None)
+    await eventually(lambda: _active_jobs(worker, 2))
+    taken.set()  # both finish together: one request, the slow job in not_found
+    await eventually(lambda: completed(client, 1))
+    await eventually(lambda: _active_jobs(worker, 0))
+    await worker.stop()
+    assert finished == ["done"]
+    assert (await client.get_job(slow_id)).worker_id == "thief"
+
+
+async def _active_jobs(worker: Worker, count: int) -> bool:
+    return len(worker.active_jobs) == count
 
 
 async def _no_active_jobs(worker: Worker) -> bool:

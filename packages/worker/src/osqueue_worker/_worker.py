@@ -4,7 +4,8 @@ One claim loop fills every free slot with one long-poll claim (`limit` = free sl
 empty queue costs one held request per `claim_wait`, not a poll every few milliseconds.
 One heartbeat loop refreshes all running jobs each `heartbeat_interval`. Each job runs in
 its own task, which reports the outcome (complete or fail) and retries that report through
-broker failovers until it lands.
+broker failovers until it lands; completions of jobs that finish in the same event-loop turn
+go to the broker as one `complete_many` request.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from osqueue_client import ClaimedJob, OsqueueClient
 from osqueue_types import JobNotFoundError, PayloadValidationError, WorkerExecutionError
 
+from ._completions import CompletionBatcher
 from ._context import JobContext
 from ._handler import Handler, HandlerFunc
 from ._hooks import Hooks, OnClaimed, OnCompleted, OnDeadLetter, OnFailed, call_hook
@@ -107,6 +109,7 @@ class Worker:
         self.hooks = Hooks(on_claimed, on_completed, on_failed, on_dead_letter)
         self._handlers = {job_type: Handler.from_function(job_type, fn) for job_type, fn in handlers.items()}
         self._jobs: dict[str, _RunningJob] = {}
+        self._completions = CompletionBatcher(client, self.worker_id)
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -185,6 +188,7 @@ class Worker:
             heartbeats.cancel()
             await asyncio.gather(heartbeats, return_exceptions=True)
             await self._cancel_all()
+            await self._completions.aclose()
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
@@ -349,9 +353,7 @@ class Worker:
     async def _complete(self, job: _RunningJob, result: Any) -> None:
         ctx = job.ctx
         try:
-            await report(
-                f"completing job {ctx.job_id}", lambda: self.client.complete(ctx.job_id, self.worker_id)
-            )
+            await report(f"completing job {ctx.job_id}", lambda: self._completions.complete(ctx.job_id))
         except JobLost as exc:
             logger.warning(
                 "osqueue worker %s: could not complete job %s: %s", self.worker_id, ctx.job_id, exc
