@@ -60,6 +60,10 @@ def rest_requests(seed: Seed) -> st.SearchStrategy[tuple[str, bytes]]:
             },
             required=["workerId"],
         ),
+        "/v1/jobs/complete": nearly(
+            {"workerId": workers, "jobIds": st.lists(job_ids, min_size=1, max_size=3), "queue": queues},
+            required=["workerId", "jobIds"],
+        ),
         "heartbeat": nearly({"workerId": workers, "queue": queues}, required=["workerId"]),
         "complete": nearly({"workerId": workers, "queue": queues}, required=["workerId"]),
         "fail": nearly(

@@ -29,7 +29,7 @@ from .conftest import SEED_WORKER, Seed, assert_no_errors_logged, broker_fuzz_se
 
 FUZZ = broker_fuzz_settings(max_examples=300)
 METHODS = [
-    *("submitJob", "submitJobs", "claimJob", "heartbeat", "completeJob", "failJob", "getJob"),
+    *("submitJob", "submitJobs", "claimJob", "heartbeat", "completeJob", "completeJobs", "failJob", "getJob"),
     *("getStats", "listJobs", "listDeadLetters", "requeueDeadLetters", "deleteDeadLetters", "auth"),
 ]
 Frame = str | bytes
