@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 TOKEN = "chaos-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-EXAMPLES_PER_OPERATION = 25  # x 16 operations
+EXAMPLES_PER_OPERATION = 25  # x 17 operations
 MB = 1024 * 1024
 CONNECT = "/osqueue.v1.QueueService"
 PROTO = {"content-type": "application/proto", "connect-protocol-version": "1"}

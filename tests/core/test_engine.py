@@ -15,6 +15,8 @@ from osqueue_types import (
     Claim,
     ClaimResult,
     Complete,
+    CompleteMany,
+    CompleteManyResult,
     CompleteResult,
     ConfigError,
     EngineStateError,
@@ -171,6 +173,8 @@ async def test_empty_claims_and_rejections_cost_no_write() -> None:
         assert await engine.submit(Claim("idle-worker")) == ClaimResult([])
         with pytest.raises(JobNotFoundError):
             await engine.submit(Complete("no-such-job", "w1"))
+        nothing_held = await engine.submit(CompleteMany(["no-such-job", "nor-this"], "w1"))
+        assert nothing_held == CompleteManyResult([], ["no-such-job", "nor-this"])
     assert (storage.writes, engine.commit_seq) == (writes, seq)
     # A claim that takes a job is a change, and waits for its write.
     await engine.submit(enqueue("a"))

@@ -37,6 +37,7 @@ from osqueue_types import (
     QUEUE_STATE_KEY,
     CASConflictError,
     ClaimResult,
+    CompleteManyResult,
     ConfigError,
     DeadLettersResult,
     EngineStateError,
@@ -664,6 +665,8 @@ def _changes_state(outcome: MutationResult) -> bool:
         return bool(outcome.jobs)
     if isinstance(outcome, DeadLettersResult):
         return outcome.count > 0
+    if isinstance(outcome, CompleteManyResult):
+        return bool(outcome.completed)
     return True
 
 
