@@ -174,6 +174,8 @@ class GroupCommitEngine:
         self._backoff = Backoff(storage_retry_base_ms, storage_retry_max_ms)
         self._clock = clock
         self._on_commit = on_commit
+        # Checked once: a runtime protocol check costs too much on every commit.
+        self._parts_writer = storage if isinstance(storage, PartsWriter) else None
 
         # Replaced by the state read in `start`; building it now validates the machine options.
         self._machine = QueueStateMachine(
@@ -489,7 +491,7 @@ class GroupCommitEngine:
         """
         expected = self._version
         storage = self.storage
-        parts_writer = storage if isinstance(storage, PartsWriter) else None
+        parts_writer = self._parts_writer
         delays = self._backoff.delays()
         maybe_landed = False  # a write raised or conflicted: look at storage before writing again
         last_error: StorageBackendError | None = None

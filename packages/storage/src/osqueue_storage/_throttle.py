@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from osqueue_types import ReadResult, StorageBackend, Version
 
-from ._parts import write_parts_to
+from ._parts import parts_writer_of
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class ThrottledBackend:
         if max_reads_per_minute < 0 or max_writes_per_minute < 0:
             raise ValueError("rates must be >= 0")
         self.inner = inner
+        self._write_parts = parts_writer_of(inner)
         self._reads = _TokenBucket(max_reads_per_minute, burst) if max_reads_per_minute else None
         self._writes = _TokenBucket(max_writes_per_minute, burst) if max_writes_per_minute else None
         self._total_reads = 0
@@ -87,7 +88,7 @@ class ThrottledBackend:
     async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version:
         self._total_writes += 1
         await self._take(self._writes)
-        return await write_parts_to(self.inner, key, parts, expected)
+        return await self._write_parts(key, parts, expected)
 
     async def create_if_not_exists(self, key: str, data: bytes) -> Version:
         self._total_writes += 1

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from osqueue_types import CASConflictError, ReadResult, StorageBackend, Version
 
-from ._parts import write_parts_to
+from ._parts import parts_writer_of
 
 
 class CountingBackend:
@@ -16,6 +16,7 @@ class CountingBackend:
 
     def __init__(self, inner: StorageBackend) -> None:
         self.inner = inner
+        self._write_parts = parts_writer_of(inner)
         self.reads = 0
         self.writes = 0
         self.conflicts = 0
@@ -41,7 +42,7 @@ class CountingBackend:
     async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version:
         self.writes += 1
         try:
-            return await write_parts_to(self.inner, key, parts, expected)
+            return await self._write_parts(key, parts, expected)
         except CASConflictError:
             self.conflicts += 1
             raise
@@ -71,6 +72,7 @@ class LatencyBackend:
         if latency_ms < 0 or jitter_ms < 0:
             raise ValueError("latency_ms and jitter_ms must be >= 0")
         self.inner = inner
+        self._write_parts = parts_writer_of(inner)
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
 
@@ -86,7 +88,7 @@ class LatencyBackend:
 
     async def write_parts(self, key: str, parts: Sequence[bytes], expected: Version) -> Version:
         await self._delay()
-        return await write_parts_to(self.inner, key, parts, expected)
+        return await self._write_parts(key, parts, expected)
 
     async def create_if_not_exists(self, key: str, data: bytes) -> Version:
         await self._delay()
