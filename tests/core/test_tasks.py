@@ -43,3 +43,27 @@ async def test_a_cancellation_of_the_caller_while_waiting_propagates() -> None:
         await outer
     assert after_wait == []
     assert inner.cancelled()
+
+
+async def test_a_caller_cleaning_up_after_its_own_cancellation_still_waits() -> None:
+    """The pattern of a shutdown in `finally` after Ctrl+C: the wait must not be cut short."""
+    release = asyncio.Event()
+    inner = asyncio.create_task(slow_to_cancel(release))
+    await asyncio.sleep(0)
+    waited: list[bool] = []
+
+    async def caller() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await cancel_and_wait(inner)
+            waited.append(inner.done())
+
+    outer = asyncio.create_task(caller())
+    await asyncio.sleep(0.01)
+    outer.cancel()
+    await asyncio.sleep(0.01)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert waited == [True]

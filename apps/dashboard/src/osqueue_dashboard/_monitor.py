@@ -128,12 +128,8 @@ class Monitor:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise  # our caller was cancelled, not just the poller
+            # Not `await self._task`: its CancelledError would be indistinguishable from ours.
+            await asyncio.wait({self._task})
             self._task = None
 
     async def _run(self) -> None:

@@ -9,13 +9,12 @@ from typing import Any
 async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
     """Cancel `task` and wait until it has finished.
 
-    The task's own CancelledError is swallowed, but a cancellation aimed at the caller is
-    re-raised: swallowing it would let a cancelled caller run on and never finish.
+    `asyncio.wait` never raises the task's CancelledError, so only a cancellation aimed at
+    the caller itself propagates: catching CancelledError around `await task` could not tell
+    the two apart and would let a cancelled caller run on. Works in a caller that is already
+    cleaning up after its own cancellation.
     """
     task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.result()  # what the task raised while it was being cancelled, if anything
