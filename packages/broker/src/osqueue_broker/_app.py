@@ -49,6 +49,7 @@ def build_app(
         read_max_bytes=max_request_bytes,
         compressions=[BoundedGzip(max_request_bytes)],
     )
+    connect_edge = ConnectEdge(connect_app, max_request_bytes=max_request_bytes)
     openapi = msgspec.json.encode(build_openapi(ops.queue))
 
     async def healthz(request: Request) -> Response:
@@ -94,11 +95,11 @@ def build_app(
             Route("/metrics", metrics_text, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             WebSocketRoute("/v1/ws", ws.endpoint),
-            Mount(connect_app.path, app=ConnectEdge(connect_app, max_request_bytes=max_request_bytes)),
+            Mount(connect_app.path, app=connect_edge),
         ],
         exception_handlers=handlers,
     )
-    served: ASGIApp = HotPaths(app, rest)
+    served: ASGIApp = HotPaths(app, rest, connect=connect_edge, connect_path=connect_app.path)
     if cors_origins:
         served = CORSMiddleware(
             served,
