@@ -3,7 +3,8 @@
 `moto_server` yields the endpoint URL of a running moto S3 server, `fake_gcs_server` the URL
 of a running fake-gcs-server emulator (and sets STORAGE_EMULATOR_HOST for the session).
 `make_s3_bucket` / `make_gcs_bucket` create a fresh, uniquely named bucket per call;
-`s3_bucket` / `gcs_bucket` give each test one.
+`s3_bucket` / `gcs_bucket` give each test one. `storage_url` is an S3 (moto) or file URL for
+broker processes, and `fleet` starts such processes and cleans them all up (tests/_brokers.py).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from ._brokers import BrokerFleet
 
 _AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "test",
@@ -158,3 +162,26 @@ def s3_bucket(make_s3_bucket: Callable[[], str]) -> str:
 @pytest.fixture
 def gcs_bucket(make_gcs_bucket: Callable[[], str]) -> str:
     return make_gcs_bucket()
+
+
+@pytest.fixture(params=["s3", "file"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where broker processes (and clients, for discovery) keep queue.json."""
+    if request.param == "s3":
+        endpoint: str = request.getfixturevalue("moto_server")
+        return f"s3://{create_s3_bucket(endpoint)}/state?endpoint={endpoint}"
+    return f"file://{tmp_path / 'state'}"
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[BrokerFleet]:
+    """Broker processes for one test; every one is resumed and killed at teardown, pass or fail."""
+    from ._brokers import BrokerFleet  # imports this module's free_port
+
+    log_dir = tmp_path / "broker-logs"
+    log_dir.mkdir()
+    brokers = BrokerFleet(log_dir)
+    try:
+        yield brokers
+    finally:
+        brokers.close()

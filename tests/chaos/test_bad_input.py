@@ -25,7 +25,7 @@ from osqueue_broker import build_openapi
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from ._brokers import BrokerProcess
+from .._brokers import BrokerProcess
 from .conftest import write_report
 
 pytestmark = pytest.mark.slow

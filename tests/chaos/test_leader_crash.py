@@ -22,7 +22,7 @@ import msgspec
 import pytest
 from osqueue_client import OsqueueClient, TransportName
 
-from ._brokers import FAST_LEASE_ENV, BrokerFleet
+from .._brokers import FAST_LEASE_ENV, BrokerFleet
 from ._load import Ledger, chaos_worker, produce, read_state, wait_drained, wait_until_all_ran
 from .conftest import Report
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from osqueue_client import JobSpec, OsqueueClient
 
-from ._brokers import BrokerFleet, BrokerProcess
+from .._brokers import BrokerFleet, BrokerProcess
 from ._load import Ledger, all_ran, chaos_worker, percentile, produce, read_state
 from .conftest import Report
 

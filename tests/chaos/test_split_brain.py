@@ -35,8 +35,8 @@ import pytest
 from osqueue_storage import FileBackend
 from osqueue_types import QUEUE_STATE_KEY, StorageBackendError
 
+from .._brokers import FAST_LEASE_ENV, BrokerFleet, BrokerProcess
 from ..conftest import create_s3_bucket
-from ._brokers import FAST_LEASE_ENV, BrokerFleet, BrokerProcess
 from ._load import read_state
 from .conftest import Report
 from .fault_proxy import NO_FAULTS, FaultProxy

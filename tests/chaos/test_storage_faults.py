@@ -37,8 +37,8 @@ from osqueue_types import (
     decode_state,
 )
 
+from .._brokers import BrokerFleet, BrokerProcess
 from ..conftest import create_s3_bucket
-from ._brokers import BrokerFleet, BrokerProcess
 from ._load import Ledger, all_ran, chaos_worker, produce, read_state, wait_drained
 from .conftest import Report
 from .fault_proxy import NO_FAULTS, FaultProxy, FaultRates

@@ -27,9 +27,9 @@ from osqueue_storage import open_storage
 from osqueue_types import QUEUE_STATE_KEY, QueueState, decode_state
 from osqueue_worker import JobContext, Worker
 
+from .._brokers import BrokerFleet
 from ._ledger import Event, Ledger
-from ._processes import wait_for_leader
-from .conftest import Launch, Report
+from .conftest import Report
 
 JOB_TYPE = "e2e"
 BROKER_ENV = {
@@ -91,12 +91,11 @@ def recording_worker(client: OsqueueClient, ledger: Ledger, name: str) -> Worker
 
 
 async def test_leader_crash_is_invisible_to_producer_and_workers(
-    launch: Launch, storage_url: str, report: Report
+    fleet: BrokerFleet, storage_url: str, report: Report
 ) -> None:
     env = {"STORAGE_URL": storage_url, **BROKER_ENV}
-    brokers = [launch("broker-a", env), launch("broker-b", env)]
-    await asyncio.gather(*(broker.wait_serving() for broker in brokers))
-    leader = await wait_for_leader(brokers)
+    brokers = [await fleet.launch("broker-a", env), await fleet.launch("broker-b", env)]
+    leader = await fleet.leader()
     standby = next(broker for broker in brokers if broker is not leader)
 
     ledger = Ledger()
@@ -121,7 +120,8 @@ async def test_leader_crash_is_invisible_to_producer_and_workers(
 
         killed_at = time.monotonic()
         leader.kill()
-        new_leader = await wait_for_leader([standby])
+        new_leader = await fleet.leader()
+        assert new_leader is standby
         takeover_at = time.monotonic()
 
         await asyncio.sleep(AFTER_TAKEOVER_S)

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import httpx
 
-from ..conftest import free_port
+from .conftest import free_port
 
 # Short leases keep failover within a couple of seconds (interval < timeout / 2 is enforced).
 FAST_LEASE_ENV = {
