@@ -3,8 +3,10 @@
 `moto_server` yields the endpoint URL of a running moto S3 server, `fake_gcs_server` the URL
 of a running fake-gcs-server emulator (and sets STORAGE_EMULATOR_HOST for the session).
 `make_s3_bucket` / `make_gcs_bucket` create a fresh, uniquely named bucket per call;
-`s3_bucket` / `gcs_bucket` give each test one. `storage_url` is an S3 (moto) or file URL for
-broker processes, and `fleet` starts such processes and cleans them all up (tests/_brokers.py).
+`s3_bucket` / `gcs_bucket` give each test one. `start_broker` runs in-process brokers under
+uvicorn on free ports, and `transport` parametrizes a test over the three front doors.
+`storage_url` is an S3 (moto) or file URL for broker processes, and `fleet` starts such
+processes and cleans them all up (tests/_brokers.py).
 """
 
 from __future__ import annotations
@@ -20,14 +22,21 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
+from osqueue_broker import BrokerServer
+from osqueue_client import TransportName
+from osqueue_storage import MemoryBackend
+from osqueue_types import StorageBackend
 
 if TYPE_CHECKING:
     from ._brokers import BrokerFleet
+
+StartBroker = Callable[..., Awaitable[BrokerServer]]
+_STARTED = pytest.StashKey[list[BrokerServer]]()
 
 _AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "test",
@@ -185,3 +194,31 @@ def fleet(tmp_path: Path) -> Iterator[BrokerFleet]:
         yield brokers
     finally:
         brokers.close()
+
+
+def started_brokers(request: pytest.FixtureRequest) -> list[BrokerServer]:
+    """The in-process brokers this test started, whichever fixture is torn down first."""
+    started: list[BrokerServer] = request.node.stash.setdefault(_STARTED, [])
+    return started
+
+
+@pytest.fixture
+async def start_broker(request: pytest.FixtureRequest) -> AsyncIterator[StartBroker]:
+    """Starts brokers on free ports (memory storage unless given); stops them all afterwards."""
+    started = started_brokers(request)
+
+    async def start(storage: StorageBackend | None = None, **options: Any) -> BrokerServer:
+        server = BrokerServer(storage if storage is not None else MemoryBackend(), "127.0.0.1", 0, **options)
+        await server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        await server.stop()
+
+
+@pytest.fixture(params=["connect", "rest", "ws"])
+def transport(request: pytest.FixtureRequest) -> TransportName:
+    name: TransportName = request.param
+    return name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +12,10 @@ from osqueue_broker import BrokerServer
 from osqueue_storage import FileBackend, MemoryBackend, S3Backend
 from osqueue_types import StorageBackend
 
-StartBroker = Callable[..., Awaitable[BrokerServer]]
+from ..conftest import StartBroker as StartBroker  # re-exported for the tests here
+from ..conftest import started_brokers
+
 TOKEN = "s3cret-token"
-_STARTED = pytest.StashKey[list[BrokerServer]]()
-
-
-def _started(request: pytest.FixtureRequest) -> list[BrokerServer]:
-    """The brokers this test started, whichever fixture is torn down first."""
-    return request.node.stash.setdefault(_STARTED, [])
 
 
 @pytest.fixture(params=["memory", "file", "s3"])
@@ -37,26 +33,10 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await backend.read("warm-up")
     yield backend
     # A graceful stop still writes (it hands the lease back): stop the brokers before closing.
-    for server in reversed(_started(request)):
+    for server in reversed(started_brokers(request)):
         if server.storage is backend:
             await server.stop()
     await backend.aclose()
-
-
-@pytest.fixture
-async def start_broker(request: pytest.FixtureRequest) -> AsyncIterator[StartBroker]:
-    """Starts brokers on free ports (memory storage unless given); stops them all afterwards."""
-    started = _started(request)
-
-    async def start(storage: StorageBackend | None = None, **options: Any) -> BrokerServer:
-        server = BrokerServer(storage if storage is not None else MemoryBackend(), port=0, **options)
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in reversed(started):
-        await server.stop()
 
 
 @pytest.fixture

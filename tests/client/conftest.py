@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from osqueue_broker import BrokerServer
 from osqueue_client import OsqueueClient, TransportName
-from osqueue_storage import MemoryBackend
-from osqueue_types import StorageBackend
 
+from ..conftest import StartBroker as StartBroker  # re-exported for the tests here
 from ..conftest import free_port
 
-StartBroker = Callable[..., Awaitable[BrokerServer]]
 MakeClient = Callable[..., OsqueueClient]
-
-
-@pytest.fixture(params=["connect", "rest", "ws"])
-def transport(request: pytest.FixtureRequest) -> TransportName:
-    name: TransportName = request.param
-    return name
-
-
-@pytest.fixture
-async def start_broker() -> AsyncIterator[StartBroker]:
-    """Starts brokers on free ports (memory storage unless given); stops them all afterwards."""
-    started: list[BrokerServer] = []
-
-    async def start(storage: StorageBackend | None = None, **options: Any) -> BrokerServer:
-        server = BrokerServer(storage if storage is not None else MemoryBackend(), port=0, **options)
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in reversed(started):
-        await server.stop()
 
 
 @pytest.fixture

@@ -9,27 +9,10 @@ from typing import Any
 import pytest
 from osqueue_broker import BrokerServer
 from osqueue_client import OsqueueClient, TransportName
-from osqueue_storage import MemoryBackend
-from osqueue_types import StorageBackend
 
-StartBroker = Callable[..., Awaitable[BrokerServer]]
+from ..conftest import StartBroker as StartBroker  # re-exported for the tests here
+
 MakeClient = Callable[..., Awaitable[OsqueueClient]]
-
-
-@pytest.fixture
-async def start_broker() -> AsyncIterator[StartBroker]:
-    """Start brokers on 127.0.0.1:0 (memory storage unless given); all stopped at teardown."""
-    servers: list[BrokerServer] = []
-
-    async def start(storage: StorageBackend | None = None, **options: Any) -> BrokerServer:
-        server = BrokerServer(storage or MemoryBackend(), "127.0.0.1", 0, **options)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in reversed(servers):
-        await server.stop()
 
 
 @pytest.fixture
@@ -45,12 +28,6 @@ async def make_client() -> AsyncIterator[MakeClient]:
     yield make
     for client in clients:
         await client.aclose()
-
-
-@pytest.fixture(params=["connect", "rest", "ws"])
-def transport(request: pytest.FixtureRequest) -> TransportName:
-    name: TransportName = request.param
-    return name
 
 
 @pytest.fixture
