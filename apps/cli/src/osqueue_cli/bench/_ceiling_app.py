@@ -2,7 +2,7 @@
 
 No storage, no batching, no durability: the most this web stack can do on this machine, so a
 broker's figure is reported as a fraction of it, measured in the same run. `tools/ceiling_app.py`
-is the same app as a standalone file for running by hand.
+serves this app for running it by hand under uvicorn.
 
 Run on its own with `python -m osqueue_cli.bench._ceiling_app`: it serves on a free port of
 127.0.0.1 and prints `{"url": ..., "pid": ...}` on its first line.
