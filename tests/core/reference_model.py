@@ -160,9 +160,15 @@ class ReferenceQueue:
         if isinstance(mutation, Fail):
             if mutation.retry_delay_ms is not None and mutation.retry_delay_ms < 0:
                 raise InvalidRequestError("delay")
+            if mutation.release and mutation.dead_letter:
+                raise InvalidRequestError("release and dead letter")
             job = self.held(mutation.job_id, mutation.worker_id)
             if mutation.error is not None:
                 job.last_error = mutation.error
+            if mutation.release:
+                job.attempts = max(job.attempts - 1, 0)
+                self.release(job, now + mutation.retry_delay_ms if mutation.retry_delay_ms else None)
+                return FailResult(dead_lettered=False)
             if mutation.dead_letter:
                 self.bury(job, "dead-lettered by worker", now)
                 return FailResult(dead_lettered=True)

@@ -31,11 +31,13 @@ from osqueue_types import (
     Heartbeat,
     HeartbeatResult,
     InvalidRequestError,
+    Job,
     JobNotFoundError,
     JobStatus,
     Mutation,
     NewJob,
     OsqueueError,
+    QueueState,
     RegisterBroker,
     RequeueDeadLetters,
 )
@@ -215,7 +217,11 @@ def test_enqueue_validates_every_job_before_adding_any() -> None:
 # -- heartbeat, complete, fail ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("operation", [Heartbeat, Complete, Fail])
+def release(job_id: str, worker_id: str) -> Fail:
+    return Fail(job_id, worker_id, release=True)
+
+
+@pytest.mark.parametrize("operation", [Heartbeat, Complete, Fail, release])
 def test_job_operations_check_the_holder(operation: Callable[[str, str], Mutation]) -> None:
     queue = new_machine()
     enqueue(queue, job(), job())
@@ -344,6 +350,67 @@ def test_fail_can_dead_letter_at_once() -> None:
     assert queue.apply(Fail("j1", "w1", "bad payload", dead_letter=True), T0) == FailResult(True)
     assert [d.reason for d in queue.dead_letters()] == ["dead-lettered by worker"]
     assert queue.stats(T0).dead_letters == 1
+
+
+def test_release_on_the_last_attempt_gives_the_attempt_back() -> None:
+    queue = new_machine()
+    enqueue(queue, job(max_attempts=1), job())
+    assert claim(queue) == ["j1"]
+    result = queue.apply(Fail("j1", "w1", "worker shutting down", release=True), T0 + 10)
+    assert result == FailResult(dead_lettered=False)
+    released = queue.job("j1")
+    assert released is not None
+    assert (released.status, released.worker_id, released.heartbeat, released.attempts) == (
+        JobStatus.UNCLAIMED,
+        None,
+        None,
+        0,
+    )
+    assert released.last_error == "worker shutting down"
+    assert queue.dead_letters() == []
+    assert queue.stats(T0 + 10).unclaimed == 2
+    assert claim(queue, now=T0 + 10) == ["j1"]  # kept its place, at once
+    assert queue.job("j1").attempts == 1  # type: ignore[union-attr]
+    assert queue.apply(Fail("j1", "w1"), T0 + 10) == FailResult(dead_lettered=True)  # a real failure
+
+
+def test_release_keeps_attempts_counted_before_and_honours_a_retry_delay() -> None:
+    queue = new_machine()
+    enqueue(queue, job(max_attempts=3))
+    claim(queue)
+    queue.apply(Fail("j1", "w1", "boom"), T0)
+    claim(queue)
+    assert queue.apply(Fail("j1", "w1", release=True, retry_delay_ms=1_000), T0) == FailResult(False)
+    released = queue.job("j1")
+    assert released is not None
+    assert (released.attempts, released.run_at, released.last_error) == (1, T0 + 1_000, "boom")
+    assert claim(queue, now=T0 + 999) == []
+    assert claim(queue, now=T0 + 1_000) == ["j1"]
+
+
+def test_release_never_takes_attempts_below_zero() -> None:
+    """A queue.json written by hand (or an older writer) may hold a claimed job at 0 attempts."""
+    held = Job(
+        id="j1",
+        status=JobStatus.IN_PROGRESS,
+        payload=msgspec.Raw(b"null"),
+        created_at=T0,
+        attempts=0,
+        max_attempts=1,
+        heartbeat=T0,
+        worker_id="w1",
+    )
+    queue = QueueStateMachine(QueueState(jobs=[held]), heartbeat_timeout_ms=TIMEOUT)
+    assert queue.apply(Fail("j1", "w1", release=True), T0) == FailResult(dead_lettered=False)
+    assert queue.job("j1").attempts == 0  # type: ignore[union-attr]
+
+
+def test_release_and_dead_letter_together_are_invalid() -> None:
+    queue = new_machine()
+    enqueue(queue, job())
+    claim(queue)
+    assert "release" in rejects(queue, Fail("j1", "w1", release=True, dead_letter=True), InvalidRequestError)
+    rejects(queue, Fail("nope", "w2", release=True, dead_letter=True), InvalidRequestError)
 
 
 # -- expiry -----------------------------------------------------------------------------------

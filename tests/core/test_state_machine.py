@@ -153,10 +153,14 @@ class IndexedMatchesReference(RuleBasedStateMachine):
         error=st.sampled_from([None, "boom"]),
         delay=st.sampled_from([None, None, 0, 500, 3_000, -5]),
         dead_letter=st.sampled_from([False, False, False, True]),
+        release=st.sampled_from([False, False, False, True]),
     )
-    def fail(self, data: st.DataObject, error: str | None, delay: int | None, dead_letter: bool) -> None:
+    def fail(
+        self, data: st.DataObject, error: str | None, delay: int | None, dead_letter: bool, release: bool
+    ) -> None:
+        """A release (a worker shutting down) hands the attempt back; with dead_letter it is invalid."""
         job_id, worker = self.target(data)
-        self.both(Fail(job_id, worker, error, delay, dead_letter))
+        self.both(Fail(job_id, worker, error, delay, dead_letter, release))
 
     @rule(
         address=st.sampled_from(["10.0.0.1:8080", "10.0.0.2:8080"]), broker_id=st.sampled_from([None, "b1"])

@@ -414,12 +414,17 @@ class QueueStateMachine:
         delay = mutation.retry_delay_ms
         if delay is not None and delay < 0:
             raise InvalidRequestError(f"retry delay must not be negative, got {delay} ms")
+        if mutation.release and mutation.dead_letter:
+            raise InvalidRequestError("a fail cannot both release and dead-letter a job")
         job = self._held(mutation.job_id, mutation.worker_id)
         self._leases.discard(job.id)
         if mutation.error is not None:
             job.last_error = mutation.error
             self._touch(job.id)
-        if mutation.dead_letter or job.attempts >= max_attempts_of(job):
+        if mutation.release:
+            # Not the job's fault (its worker is shutting down): the attempt is handed back.
+            job.attempts = max(job.attempts - 1, 0)
+        elif mutation.dead_letter or job.attempts >= max_attempts_of(job):
             self._bury(job, REASON_REQUESTED if mutation.dead_letter else REASON_MAX_ATTEMPTS, now)
             return FailResult(dead_lettered=True)
         self._release(job, now + delay if delay else None)

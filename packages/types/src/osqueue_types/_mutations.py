@@ -51,13 +51,19 @@ class CompleteMany(msgspec.Struct, tag="complete_many"):
 
 
 class Fail(msgspec.Struct, tag="fail"):
-    """Give a job back: retry (now or after a delay) or dead-letter it once attempts run out."""
+    """Give a job back: retry (now or after a delay) or dead-letter it once attempts run out.
+
+    `release=True` gives it back without counting the attempt (its worker is shutting down,
+    which is not the job's fault): it is never dead-lettered, even on its last attempt.
+    `release` and `dead_letter` together are an InvalidRequestError.
+    """
 
     job_id: str
     worker_id: str
     error: str | None = None
     retry_delay_ms: int | None = None
     dead_letter: bool = False  # skip remaining attempts (e.g. an undecodable payload)
+    release: bool = False  # hand the attempt back; never dead-letter
 
 
 class RegisterBroker(msgspec.Struct, tag="register_broker"):
