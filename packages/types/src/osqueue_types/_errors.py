@@ -1,24 +1,24 @@
 """Typed errors. Every class has a stable `tag`, the `_tag` it carries on the wire.
 
-    OsqueueError
-     ├── CASConflictError            storage version mismatch (compare-and-swap lost)
-     ├── ConfigError                 bad configuration value
-     ├── DiscoveryError              leader could not be found from storage
-     ├── TransportConfigError        client transport misconfigured
-     ├── TransportRequestError       the broker answered with an error (method, path, status, remote_tag)
-     ├── TransportConnectionError    the broker could not be reached
-     ├── StorageBackendError         storage failed (names backend, bucket and key)
-     ├── BrokerLeadershipError       leadership problem (leader)
-     │    └── NotLeaderError         this broker does not lead; retry at `leader`
-     ├── BrokerProtocolError         malformed protocol message (method)
-     ├── EngineStateError            the engine is not running
-     │    └── ShuttingDownError      the broker is draining
-     ├── WorkerExecutionError        a handler failed
-     ├── JobNotFoundError            no such job in progress for this worker
-     ├── InvalidRequestError         bad input (400)
-     │    └── PayloadValidationError payload does not match its registered type
-     ├── PayloadTooLargeError        body or payload above the limit (413)
-     └── AuthError                   missing or wrong token (401)
+OsqueueError
+ ├── CASConflictError            storage version mismatch (compare-and-swap lost)
+ ├── ConfigError                 bad configuration value
+ ├── DiscoveryError              leader could not be found from storage
+ ├── TransportConfigError        client transport misconfigured
+ ├── TransportRequestError       the broker answered with an error (method, path, status, remote_tag)
+ ├── TransportConnectionError    the broker could not be reached
+ ├── StorageBackendError         storage failed (names backend, bucket and key)
+ ├── BrokerLeadershipError       leadership problem (leader)
+ │    └── NotLeaderError         this broker does not lead; retry at `leader`
+ ├── BrokerProtocolError         malformed protocol message (method)
+ ├── EngineStateError            the engine is not running
+ │    └── ShuttingDownError      the broker is draining
+ ├── WorkerExecutionError        a handler failed
+ ├── JobNotFoundError            no such job in progress for this worker
+ ├── InvalidRequestError         bad input (400)
+ │    └── PayloadValidationError payload does not match its registered type
+ ├── PayloadTooLargeError        body or payload above the limit (413)
+ └── AuthError                   missing or wrong token (401)
 """
 
 from __future__ import annotations
@@ -81,6 +81,15 @@ class TransportRequestError(OsqueueError):
         self.status = status
         self.remote_tag = remote_tag
 
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            **super().to_wire(),
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "remoteTag": self.remote_tag,
+        }
+
 
 class TransportConnectionError(OsqueueError):
     tag = "TransportConnectionError"
@@ -118,6 +127,9 @@ class BrokerProtocolError(OsqueueError):
     def __init__(self, message: str, *, method: str | None = None) -> None:
         super().__init__(message)
         self.method = method
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**super().to_wire(), "method": self.method}
 
 
 class EngineStateError(OsqueueError):
@@ -176,17 +188,40 @@ def is_osqueue_error(value: object) -> TypeGuard[OsqueueError]:
 
 
 def error_from_wire(body: object, *, status: int | None = None) -> OsqueueError:
-    """Rebuild the typed error from a `{"_tag", "message", ...}` body sent by a broker."""
+    """Rebuild the typed error from a `{"_tag", "message", ...}` body sent by a broker.
+
+    `status` is the HTTP status the answer came with; a TransportRequestError that carries its
+    own `status` keeps that one. An unknown tag becomes a TransportRequestError naming it.
+    """
     if not isinstance(body, dict):
         return TransportRequestError(f"unexpected error body: {body!r}"[:500], status=status)
     tag = body.get("_tag")
     message = str(body.get("message", ""))
     cls = ERROR_CLASSES.get(tag) if isinstance(tag, str) else None
     if cls is None:
-        return TransportRequestError(message or f"unknown error {tag!r}", status=status, remote_tag=str(tag))
+        return TransportRequestError(
+            message or f"unknown error {tag!r}",
+            status=status,
+            remote_tag=tag if isinstance(tag, str) else None,
+        )
     if issubclass(cls, BrokerLeadershipError):
-        leader = body.get("leader")
-        return cls(message, leader=leader if isinstance(leader, str) else None)
+        return cls(message, leader=_text(body, "leader"))
+    if issubclass(cls, BrokerProtocolError):
+        return cls(message, method=_text(body, "method"))
     if issubclass(cls, TransportRequestError):
-        return cls(message, status=status, remote_tag=tag)
+        sent_status = body.get("status")
+        return cls(
+            message,
+            method=_text(body, "method"),
+            path=_text(body, "path"),
+            status=sent_status
+            if isinstance(sent_status, int) and not isinstance(sent_status, bool)
+            else status,
+            remote_tag=_text(body, "remoteTag") if "remoteTag" in body else tag,
+        )
     return cls(message)
+
+
+def _text(body: dict[Any, Any], key: str) -> str | None:
+    value = body.get(key)
+    return value if isinstance(value, str) else None
