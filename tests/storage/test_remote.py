@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import urllib.error
 import urllib.request
+from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from osqueue_storage import GCSBackend, S3Backend
+from osqueue_storage._s3 import cas_conflict
 from osqueue_types import CASConflictError, StorageBackendError, Version
 
 from tests.conftest import free_port
@@ -23,6 +27,101 @@ async def test_s3_unreachable_endpoint_is_a_storage_error_naming_bucket_and_key(
         assert "EndpointConnectionError" in str(caught.value)
         with pytest.raises(StorageBackendError, match=r"write of bucket 'b' key p/queue.json"):
             await backend.write(KEY, b"x", Version("v"))
+    finally:
+        await backend.aclose()
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    """The exception botocore raises for an S3 error answer."""
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"{code} message"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "PutObject",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("ConditionalRequestConflict", 409), ("PreconditionFailed", 412), ("NoSuchKey", 404)],
+)
+def test_s3_conditional_write_failures_are_cas_conflicts(code: str, status: int) -> None:
+    conflict = cas_conflict(_client_error(code, status), "bucket 'b' key p/queue.json")
+    assert isinstance(conflict, CASConflictError)
+    assert "bucket 'b' key p/queue.json" in conflict.message and code in conflict.message
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("OperationAborted", 409), ("AccessDenied", 403), ("NoSuchBucket", 404), ("InternalError", 500)],
+)
+def test_s3_other_failures_are_not_cas_conflicts(code: str, status: int) -> None:
+    assert cas_conflict(_client_error(code, status), "bucket 'b' key k") is None
+    assert cas_conflict(OSError("connection reset"), "bucket 'b' key k") is None
+
+
+class _RacingClient:
+    """Answers every PUT with a 409: another conditional write to the key won the race."""
+
+    def __init__(self) -> None:
+        self.heads = 0
+
+    async def put_object(self, **request: Any) -> dict[str, Any]:
+        raise _client_error("ConditionalRequestConflict", 409)
+
+    async def head_object(self, **request: Any) -> dict[str, Any]:
+        self.heads += 1  # the object now holds the other writer's PUT
+        return {"ETag": '"other"', "Metadata": {"osqueue-write": "another writer's id"}}
+
+
+async def test_s3_write_that_loses_a_409_race_raises_cas_conflict() -> None:
+    backend = S3Backend("b", "p", endpoint_url="http://127.0.0.1:9")
+    client = _RacingClient()
+    backend._client = client  # no server can be made to answer 409 on demand
+    with pytest.raises(CASConflictError, match="ConditionalRequestConflict"):
+        await backend.write(KEY, b"x", Version('"v1"'))
+    with pytest.raises(CASConflictError):
+        await backend.create_if_not_exists(KEY, b"x")
+    assert client.heads == 2  # each conflict was checked for being our own retried PUT
+
+
+async def test_s3_backend_reuses_one_client(
+    moto_server: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = S3Backend(s3_bucket, "p", endpoint_url=moto_server)
+    created = 0
+    create_client = backend._session.create_client
+
+    def counting_create_client(*args: Any, **kwargs: Any) -> Any:
+        nonlocal created
+        created += 1
+        return create_client(*args, **kwargs)
+
+    monkeypatch.setattr(backend._session, "create_client", counting_create_client)
+    try:
+        # The first calls race to create the client; only one is made.
+        await asyncio.gather(*(backend.read(f"k{i}") for i in range(5)))
+        client = await backend._get_client(KEY)
+        version = await backend.create_if_not_exists(KEY, b"0")
+        for i in range(1, 6):
+            version = await backend.write(KEY, str(i).encode(), version)
+            assert await backend.read(KEY) is not None
+        with pytest.raises(CASConflictError):
+            await backend.create_if_not_exists(KEY, b"again")
+        assert await backend._get_client(KEY) is client
+        assert created == 1
+    finally:
+        await backend.aclose()
+
+
+async def test_s3_client_that_cannot_be_created_names_bucket_and_key() -> None:
+    backend = S3Backend("b", "p", endpoint_url="not a url")
+    try:
+        with pytest.raises(
+            StorageBackendError, match=r"^S3 client for bucket 'b' key p/queue.json could not be"
+        ):
+            await backend.read(KEY)
     finally:
         await backend.aclose()
 
@@ -52,6 +151,21 @@ async def test_gcs_unreachable_endpoint_is_a_storage_error_naming_bucket_and_key
             await backend.read(KEY)
         with pytest.raises(StorageBackendError, match=r"write of bucket 'b' key p/queue.json"):
             await backend.create_if_not_exists(KEY, b"x")
+    finally:
+        await backend.aclose()
+
+
+async def test_gcs_client_that_cannot_be_created_is_a_storage_error_naming_bucket_and_key(
+    tmp_path: Path,
+) -> None:
+    backend = GCSBackend("b", "p", service_file=str(tmp_path / "missing-service-account.json"))
+    try:
+        with pytest.raises(
+            StorageBackendError, match=r"^GCS read of bucket 'b' key p/queue.json failed: FileNotF"
+        ):
+            await backend.read(KEY)
+        with pytest.raises(StorageBackendError, match=r"^GCS write of bucket 'b' key p/queue.json failed"):
+            await backend.write(KEY, b"x", Version("1"))
     finally:
         await backend.aclose()
 

@@ -50,8 +50,10 @@ class GCSBackend:
 
     async def read(self, key: str) -> ReadResult | None:
         name = self._name(key)
-        storage = self._get_storage()
         try:
+            # Created inside the try: a client that cannot be built (a bad service file) is a
+            # StorageBackendError naming the bucket and key like any other failure.
+            storage = self._get_storage()
             stream = await storage.download_stream(self.bucket, name, timeout=self.timeout)
             async with stream as response:
                 data: bytes = await response.read()
@@ -77,8 +79,8 @@ class GCSBackend:
 
     async def _upload(self, key: str, data: bytes, generation: str) -> Version:
         name = self._name(key)
-        storage = self._get_storage()
         try:
+            storage = self._get_storage()
             result: dict[str, Any] = await storage.upload(
                 self.bucket,
                 name,

@@ -76,7 +76,7 @@ class S3Backend:
 
     async def read(self, key: str) -> ReadResult | None:
         name = self._name(key)
-        client = await self._get_client()
+        client = await self._get_client(name)
         try:
             response = await client.get_object(Bucket=self.bucket, Key=name)
             async with response["Body"] as body:
@@ -100,22 +100,21 @@ class S3Backend:
 
     async def _put(self, key: str, data: bytes, **condition: str) -> Version:
         name = self._name(key)
-        client = await self._get_client()
+        client = await self._get_client(name)
         write_id = secrets.token_hex(16)
         try:
             response = await client.put_object(
                 Bucket=self.bucket, Key=name, Body=bytes(data), Metadata={_WRITE_ID: write_id}, **condition
             )
         except Exception as exc:
-            code = _error_code(exc)
-            if code in _CAS_CODES:
+            conflict = cas_conflict(exc, self._where(name))
+            if conflict is None:
+                self._raise(exc, "write", name)
+            if _error_code(exc) in _CAS_CODES:
                 landed = await self._version_written_by(client, name, write_id)
                 if landed is not None:
                     return landed
-            # NoSuchKey: the object we expected to replace is gone, which is a lost race too.
-            if code in _CAS_CODES or code == "NoSuchKey":
-                raise CASConflictError(f"S3 version mismatch on {self._where(name)}") from exc
-            self._raise(exc, "write", name)
+            raise conflict from exc
         return Version(str(response["ETag"]))
 
     async def _version_written_by(self, client: Any, name: str, write_id: str) -> Version | None:
@@ -135,7 +134,8 @@ class S3Backend:
         check_key(key)
         return join_prefix(self.prefix, key)
 
-    async def _get_client(self) -> Any:
+    async def _get_client(self, name: str) -> Any:
+        """The backend's one aiobotocore client, created on first use and kept until aclose()."""
         if self._client is None:
             async with self._client_lock:
                 if self._client is None:
@@ -149,8 +149,9 @@ class S3Backend:
                             )
                         )
                     except Exception as exc:
+                        problem = f"{type(exc).__name__}: {exc}"
                         raise StorageBackendError(
-                            f"S3 client for bucket '{self.bucket}' could not be created: {exc}"
+                            f"S3 client for {self._where(name)} could not be created: {problem}"
                         ) from exc
         return self._client
 
@@ -173,6 +174,19 @@ class S3Backend:
         else:
             message = f"S3 {op} of {self._where(name)} failed: {type(exc).__name__}: {exc}"
         raise StorageBackendError(message) from exc
+
+
+def cas_conflict(exc: Exception, where: str) -> CASConflictError | None:
+    """The CASConflictError a failed conditional PUT stands for, or None for any other failure.
+
+    412 PreconditionFailed: the condition did not hold; 409 ConditionalRequestConflict: a
+    concurrent conditional write to the key won the race; NoSuchKey: the object If-Match
+    expected to replace is gone, which is a lost race too.
+    """
+    code = _error_code(exc)
+    if code in _CAS_CODES or code == "NoSuchKey":
+        return CASConflictError(f"S3 version mismatch on {where} ({code})")
+    return None
 
 
 def _error_code(exc: Exception) -> str | None:
