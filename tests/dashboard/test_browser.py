@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from osqueue_client import SyncOsqueueClient
+from osqueue_client import OsqueueClient, SyncOsqueueClient
 from osqueue_dashboard import create_app
 from osqueue_types import JobStatus
+from osqueue_worker import Worker
 from playwright.sync_api import Browser, Page, expect
 
 from ._servers import LoopThread, UvicornServer
@@ -112,24 +114,66 @@ def test_producer_submits_a_job_that_appears_in_the_jobs_table(tab: Tab, client:
 
 
 def test_a_worker_completing_a_job_moves_the_counters_without_reload(
-    tab: Tab, client: SyncOsqueueClient
+    tab: Tab, loop_thread: LoopThread, broker_url: str
 ) -> None:
     job_type = unique("thumbnail")
-    job_id = client.submit(job_type, {"image": "cat.png"})
-    page = tab.goto("/")
+    worker_id = unique("thumbnailer")
+
+    # The job comes from the producer form, in the browser.
+    page = tab.goto("/producer")
+    page.fill("#type", job_type)
+    page.fill("#payload", '{"image": "cat.png", "width": 128}')
+    page.click("#submit-job")
+    job_id = page.locator("#submitted-id").inner_text()
+
+    # To the overview by its link; from here on the page is never reloaded.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Overview").click()
+    expect(page.locator("h1")).to_contain_text("Overview")
     live(page)
     page.evaluate("window.notReloaded = true")
     completed = page.locator('[data-stat="completedTotal"]')
     before = int(completed.inner_text().replace(",", ""))
+    expect(page.locator("#activity")).to_contain_text("submitted")
 
-    (claimed,) = client.claim("worker-live", job_type)
-    expect(page.locator("#activity")).to_contain_text("claimed by worker-live")
-    expect(page.locator('[data-stat="inProgress"]')).not_to_have_text("0")
-    client.complete(claimed.id, "worker-live")
-    expect(completed).to_have_text(f"{before + 1:,}")
-    expect(page.locator("#activity")).to_contain_text(f"{job_type} {job_id[:8]} completed by worker-live")
-    assert page.evaluate("window.notReloaded") is True
-    tab.shot("overview-live")
+    # A real worker in this process, on the same broker. Its handler holds the job until the
+    # page has shown the claim, so the dashboard's poll sees the job in progress.
+    release = threading.Event()
+    handled: list[object] = []
+
+    def make_thumbnail(payload: object) -> dict[str, str]:
+        handled.append(payload)
+        if not release.wait(15):
+            raise TimeoutError("the test never released the job")
+        return {"thumbnail": "cat-128.png"}
+
+    async def start_worker() -> Worker:
+        client = OsqueueClient(broker_url, transport="rest")
+        worker = Worker(
+            client, {job_type: make_thumbnail}, worker_id=worker_id, claim_wait=1, heartbeat_interval=1
+        )
+        worker.start()
+        return worker
+
+    async def stop_worker(worker: Worker) -> None:
+        try:
+            await worker.stop(grace_period=5)
+        finally:
+            await worker.client.aclose()
+
+    worker = loop_thread.run(start_worker())
+    try:
+        expect(page.locator("#activity")).to_contain_text(f"{job_type} {job_id[:8]} claimed by {worker_id}")
+        expect(page.locator('[data-stat="inProgress"]')).not_to_have_text("0")
+        release.set()
+        expect(completed).to_have_text(f"{before + 1:,}")
+        expect(page.locator("#activity")).to_contain_text(f"{job_type} {job_id[:8]} completed by {worker_id}")
+        assert handled == [{"image": "cat.png", "width": 128}]
+        assert page.evaluate("window.notReloaded") is True
+        tab.shot("overview-live")
+    finally:
+        release.set()
+        loop_thread.run(stop_worker(worker))
+    assert tab.errors == []
 
 
 def test_jobs_and_workers_pages_follow_the_queue_without_reload(tab: Tab, client: SyncOsqueueClient) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from osqueue_client import SyncOsqueueClient
+from osqueue_client import JobSpec, SyncOsqueueClient
 
 from ._servers import LoopThread, UvicornServer
 from .conftest import DASHBOARD_TOKEN
@@ -131,3 +131,61 @@ def test_a_broker_token_stays_on_the_server(
             assert http.get("/jobs", headers=HTML).status_code == 502
     finally:
         loop_thread.run(broker.stop())
+
+
+def test_the_delayed_filter_pages_through_jobs_not_due_yet(
+    loop_thread: LoopThread, start_dashboard: Callable[..., UvicornServer]
+) -> None:
+    from osqueue_broker import BrokerServer
+    from osqueue_dashboard._pages.jobs import DELAYED_SCAN_FIRST
+    from osqueue_storage import MemoryBackend
+
+    # A broker of its own, so the counters are this test's. More ready jobs than the first
+    # chunk the dashboard reads, so the delayed ones are found past it.
+    broker = BrokerServer(MemoryBackend(), "127.0.0.1", 0)
+    loop_thread.run(broker.start())
+    try:
+        with SyncOsqueueClient(broker.url, transport="rest") as client:
+            client.submit_many(JobSpec("bulk", {"n": n}) for n in range(DELAYED_SCAN_FIRST + 100))
+            later = client.submit_many(JobSpec("bulk", {"n": n}, delay=3600) for n in range(60))
+            other = client.submit("other", {"n": 0}, delay=3600)
+            client.claim("busy-worker", "bulk")
+        server = start_dashboard(url=broker.url)
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            form = http.get("/jobs", headers=HTML).text
+            assert '<option value="delayed">Delayed</option>' in form
+
+            def rows(path: str) -> tuple[list[str], str]:
+                page = http.get(path, headers=HTML)
+                assert page.status_code == 200
+                ids = re.findall(r'<tr data-job-id="([^"]+)">', page.text)
+                assert page.text.count("badge badge-delayed") == len(ids)
+                return ids, page.text
+
+            first, text = rows("/jobs?status=delayed")
+            assert first == [*later, other][:50]
+            assert "Showing 1\u201350 of 61" in text and "Page 1 of 2" in text and 'rel="next"' in text
+            second, text = rows("/jobs?status=delayed&page=2")
+            assert second == [*later, other][50:]
+            assert 'rel="next"' not in text
+
+            typed, text = rows("/jobs?status=delayed&type=bulk&page=2")
+            assert typed == later[50:]
+            assert "Showing 51\u201360" in text and 'rel="next"' not in text
+            assert rows("/jobs?status=delayed&type=nothing-of-this")[0] == []
+    finally:
+        loop_thread.run(broker.stop())
+
+
+def test_a_dead_letters_detail_page_comes_from_one_lookup(
+    http: httpx.Client, client: SyncOsqueueClient
+) -> None:
+    job_id = client.submit("detail-check", {"n": 1}, max_attempts=1)
+    (claimed,) = client.claim("detail-worker", "detail-check")
+    client.fail(claimed.id, "detail-worker", "KeyError: 'n'")
+    page = http.get(f"/jobs/{job_id}", headers=HTML)
+    assert page.status_code == 200
+    assert "badge badge-dead" in page.text and "KeyError: &#39;n&#39;" in page.text
+    assert 'action="/dead/requeue"' in page.text and 'action="/dead/delete"' in page.text
+    client.delete_dead_letters([job_id])
+    assert http.get(f"/jobs/{job_id}", headers=HTML).status_code == 404

@@ -4,25 +4,71 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from osqueue_client import DeadLetterInfo, JobInfo, QueueStats
-from osqueue_types import InvalidRequestError, JobNotFoundError, JobStatus, TransportRequestError
+from osqueue_client import JobInfo, OsqueueClient, QueueStats
+from osqueue_types import InvalidRequestError, JobNotFoundError, JobStatus
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .._context import get_dashboard, render
+from .._format import is_delayed
+from .._monitor import now_ms
 from .._params import page_number
 
 PAGE_SIZE = 50
-_LIVE_STATUSES = (JobStatus.UNCLAIMED, JobStatus.IN_PROGRESS)
-STATUSES = [("", "Any status"), ("unclaimed", "Unclaimed"), ("in_progress", "In progress")]
+DELAYED = "delayed"
+# The status `get_job` reports for a job read from the dead letters.
+DEAD_LETTER = "dead_letter"
+STATUSES = [
+    ("", "Any status"),
+    ("unclaimed", "Unclaimed"),
+    (DELAYED, "Delayed"),
+    ("in_progress", "In progress"),
+]
+# The broker lists jobs by status unclaimed or in_progress only: delayed ones (unclaimed, not
+# due yet) are picked out here from the unclaimed jobs, read in growing chunks up to this size.
+DELAYED_SCAN_FIRST = 500
+DELAYED_SCAN_MAX = 10_000
 
 
 def _matching(stats: QueueStats, status: str, job_type: str) -> int | None:
     """How many jobs the filter matches, when the counters tell."""
     if job_type:
         return None
-    return {"": stats.total, "unclaimed": stats.unclaimed, "in_progress": stats.in_progress}.get(status)
+    counts = {"": stats.total, "unclaimed": stats.unclaimed, DELAYED: stats.delayed}
+    return {**counts, "in_progress": stats.in_progress}.get(status)
+
+
+async def _list_delayed(
+    client: OsqueueClient, job_type: str | None, offset: int, limit: int
+) -> tuple[QueueStats, list[JobInfo]]:
+    """Delayed jobs in queue order, from the `offset`-th on, at most `limit`, with the counters."""
+    now = now_ms()
+    matches: list[JobInfo] = []
+    skipped = scanned = 0
+    chunk = DELAYED_SCAN_FIRST
+    stats: QueueStats | None = None
+    while True:
+        listing = await client.list_jobs(
+            status=JobStatus.UNCLAIMED, type=job_type, offset=scanned, limit=chunk
+        )
+        if stats is None:
+            stats = listing
+        for job in listing.jobs:
+            if not is_delayed(job, now):
+                continue
+            if skipped < offset:
+                skipped += 1
+            else:
+                matches.append(job)
+        scanned += len(listing.jobs)
+        if len(matches) >= limit or len(listing.jobs) < chunk:
+            break
+        # Without a type filter the counters tell when every delayed job has been seen.
+        if job_type is None and skipped + len(matches) >= stats.delayed:
+            break
+        chunk = min(chunk * 2, DELAYED_SCAN_MAX)
+    return stats, matches[:limit]
 
 
 async def jobs(request: Request) -> Response:
@@ -38,15 +84,21 @@ async def jobs(request: Request) -> Response:
     error = None
     try:
         # One row more than shown tells whether there is a next page without counting.
-        listing = await dash.client.list_jobs(
-            status=status or None, type=job_type or None, offset=offset, limit=PAGE_SIZE + 1
-        )
+        stats: QueueStats
+        found: list[JobInfo]
+        if status == DELAYED:
+            stats, found = await _list_delayed(dash.client, job_type or None, offset, PAGE_SIZE + 1)
+        else:
+            listing = await dash.client.list_jobs(
+                status=status or None, type=job_type or None, offset=offset, limit=PAGE_SIZE + 1
+            )
+            stats, found = listing, listing.jobs
     except InvalidRequestError as exc:
         error = exc.message
         has_next = False
     else:
-        rows, has_next = listing.jobs[:PAGE_SIZE], len(listing.jobs) > PAGE_SIZE
-        matching = _matching(listing, status, job_type)
+        rows, has_next = found[:PAGE_SIZE], len(found) > PAGE_SIZE
+        matching = _matching(stats, status, job_type)
         dash.monitor.note_types(rows)
     filters = {key: value for key, value in (("status", status), ("type", job_type)) if value}
     context = {
@@ -68,39 +120,16 @@ async def jobs(request: Request) -> Response:
     return render(request, "jobs.html", context)
 
 
-async def _find_dead_letter(request: Request, job_id: str) -> DeadLetterInfo | None:
-    client = get_dashboard(request).client
-    offset = 0
-    while True:
-        listing = await client.dead_letters(offset=offset, limit=500)
-        for letter in listing.dead_letters:
-            if letter.job.id == job_id:
-                return letter
-        offset += len(listing.dead_letters)
-        if not listing.dead_letters or offset >= listing.total:
-            return None
-
-
 async def job_detail(request: Request) -> Response:
     dash = get_dashboard(request)
     job_id = request.path_params["job_id"]
-    job: JobInfo | None = None
-    unreadable: TransportRequestError | None = None
     try:
+        # One request whatever the job's state: the broker also answers for dead letters.
         job = await dash.client.get_job(job_id)
     except JobNotFoundError:
-        pass
-    except TransportRequestError as exc:
-        # A broker may report a dead letter with a status this client does not know.
-        unreadable = exc
-    dead: DeadLetterInfo | None = None
-    if job is None or job.status not in _LIVE_STATUSES:
-        dead = await _find_dead_letter(request, job_id)
-        if dead is not None:
-            job = dead.job
-    if job is None:
-        if unreadable is not None:
-            raise unreadable
-        raise HTTPException(404, "No such job: it may have completed (completed jobs leave the queue).")
+        raise HTTPException(
+            404, "No such job: it may have completed (completed jobs leave the queue)."
+        ) from None
     dash.monitor.note_type(job.type)
-    return render(request, "job.html", {"page": "jobs", "job": job, "dead": dead})
+    context = {"page": "jobs", "job": job, "dead": job.status == DEAD_LETTER}
+    return render(request, "job.html", context)
