@@ -61,31 +61,6 @@ def test_s3_other_failures_are_not_cas_conflicts(code: str, status: int) -> None
     assert cas_conflict(OSError("connection reset"), "bucket 'b' key k") is None
 
 
-class _RacingClient:
-    """Answers every PUT with a 409: another conditional write to the key won the race."""
-
-    def __init__(self) -> None:
-        self.heads = 0
-
-    async def put_object(self, **request: Any) -> dict[str, Any]:
-        raise _client_error("ConditionalRequestConflict", 409)
-
-    async def head_object(self, **request: Any) -> dict[str, Any]:
-        self.heads += 1  # the object now holds the other writer's PUT
-        return {"ETag": '"other"', "Metadata": {"osqueue-write": "another writer's id"}}
-
-
-async def test_s3_write_that_loses_a_409_race_raises_cas_conflict() -> None:
-    backend = S3Backend("b", "p", endpoint_url="http://127.0.0.1:9")
-    client = _RacingClient()
-    backend._client = client  # no server can be made to answer 409 on demand
-    with pytest.raises(CASConflictError, match="ConditionalRequestConflict"):
-        await backend.write(KEY, b"x", Version('"v1"'))
-    with pytest.raises(CASConflictError):
-        await backend.create_if_not_exists(KEY, b"x")
-    assert client.heads == 2  # each conflict was checked for being our own retried PUT
-
-
 async def test_s3_backend_reuses_one_client(
     moto_server: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
