@@ -72,6 +72,7 @@ def rest_requests(seed: Seed) -> st.SearchStrategy[tuple[str, bytes]]:
                 "error": st.text(max_size=20),
                 "retryDelayMs": small,
                 "deadLetter": st.booleans(),
+                "release": st.booleans(),
                 "queue": queues,
             },
             required=["workerId"],

@@ -51,6 +51,8 @@ def frames(seed: Seed) -> st.SearchStrategy[Frame]:
             "jobIds": st.lists(choices(seed.job_ids), max_size=2),
             "workerId": st.sampled_from([SEED_WORKER, "w1"]),
             "all": st.booleans(),
+            "deadLetter": st.booleans(),
+            "release": st.booleans(),
             "limit": st.integers(1, 5),
             "offset": st.integers(0, 5),
             "status": st.sampled_from(["unclaimed", "in_progress"]),

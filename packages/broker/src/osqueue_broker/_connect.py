@@ -182,6 +182,7 @@ class ConnectQueueService(pb.QueueService):
                 error=request.error if request.HasField("error") else None,
                 retry_delay_ms=delay,
                 dead_letter=request.dead_letter,
+                release=request.release,
             )
             return pb.FailJobResponse(dead_lettered=dead)
 

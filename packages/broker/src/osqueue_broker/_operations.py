@@ -197,8 +197,12 @@ class QueueOperations:
         error: str | None = None,
         retry_delay_ms: int | None = None,
         dead_letter: bool = False,
+        release: bool = False,
     ) -> bool:
-        """Give a job back; True when it went to the dead letters."""
+        """Give a job back; True when it went to the dead letters.
+
+        `release=True` does not count the attempt (nor the job as failed in the metrics).
+        """
         result = await self._submit(
             Fail(
                 job_id=job_id,
@@ -206,10 +210,12 @@ class QueueOperations:
                 error=error,
                 retry_delay_ms=retry_delay_ms,
                 dead_letter=dead_letter,
+                release=release,
             )
         )
         assert isinstance(result, FailResult)
-        self.metrics.jobs_failed.inc()
+        if not release:
+            self.metrics.jobs_failed.inc()
         return result.dead_lettered
 
     async def requeue_dead_letters(self, job_ids: list[str] | None) -> int:

@@ -181,6 +181,7 @@ class RestApi:
             error=body.error,
             retry_delay_ms=body.retry_delay_ms,
             dead_letter=body.dead_letter,
+            release=body.release,
         )
         return json_response(w.FailJobReply(dead_lettered=dead))
 

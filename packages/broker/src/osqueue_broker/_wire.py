@@ -80,6 +80,7 @@ class FailJobBody(_Body):
     error: Annotated[str, Meta(max_length=65_536)] | None = None
     retry_delay_ms: NonNegativeMs | None = None
     dead_letter: bool = False
+    release: bool = False  # a worker shutting down: the attempt is not counted
     queue: str | None = None
 
 

@@ -218,7 +218,12 @@ class WebSocketRpc:
 
     async def _fail_job(self, p: w.FailJobParams) -> w.FailJobReply:
         dead = await self.ops.fail(
-            p.job_id, p.worker_id, error=p.error, retry_delay_ms=p.retry_delay_ms, dead_letter=p.dead_letter
+            p.job_id,
+            p.worker_id,
+            error=p.error,
+            retry_delay_ms=p.retry_delay_ms,
+            dead_letter=p.dead_letter,
+            release=p.release,
         )
         return w.FailJobReply(dead_lettered=dead)
 

@@ -133,6 +133,7 @@ class FailJob(Call[FailOutcome], kw_only=True):
     error: str | None = None
     retry_delay_ms: int | None = None
     dead_letter: bool = False
+    release: bool = False
 
 
 class GetJob(Call[JobInfo], kw_only=True):

@@ -229,11 +229,14 @@ class OsqueueClient:
         error: str | BaseException | None = None,
         retry_delay: Duration | None = None,
         dead_letter: bool = False,
+        release: bool = False,
     ) -> bool:
         """Give the job back as failed. While attempts remain it is claimable again at once,
         or after `retry_delay` when given (the broker adds no backoff of its own); otherwise
-        it is dead-lettered. `dead_letter=True` dead-letters it now. Returns whether it went
-        to the dead-letter list."""
+        it is dead-lettered. `dead_letter=True` dead-letters it now. `release=True` gives it
+        back without counting the attempt (for a worker shutting down, not the job's fault):
+        it goes back to the queue even on its last attempt, never to the dead letters; it
+        cannot be combined with `dead_letter`. Returns whether it went to the dead-letter list."""
         if isinstance(error, BaseException):
             error = f"{type(error).__name__}: {error}"
         call = FailJob(
@@ -242,6 +245,7 @@ class OsqueueClient:
             error=error,
             retry_delay_ms=to_ms(retry_delay, "retry_delay"),
             dead_letter=dead_letter,
+            release=release,
             queue=self._queue,
         )
         return (await self._call(call)).dead_lettered

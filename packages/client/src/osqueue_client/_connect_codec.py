@@ -73,6 +73,7 @@ def _fail_request(call: FailJob) -> pb.FailJobRequest:
         error=call.error,
         retry_delay_ms=call.retry_delay_ms,
         dead_letter=call.dead_letter,
+        release=call.release,
         queue=call.queue,
     )
 

@@ -50,6 +50,7 @@ class _FailBody(_WorkerBody, kw_only=True):
     error: str | None = None
     retry_delay_ms: int | None = None
     dead_letter: bool = False
+    release: bool = False
 
 
 class _DeadLettersBody(_Body, kw_only=True):
@@ -111,6 +112,7 @@ def _route(call: Call[Any]) -> tuple[str, str, bytes | None]:
                 error=call.error,
                 retry_delay_ms=call.retry_delay_ms,
                 dead_letter=call.dead_letter,
+                release=call.release,
                 queue=call.queue,
             )
             return "POST", f"/v1/jobs/{_segment(call.job_id)}/fail", _encoder.encode(fail)

@@ -221,20 +221,22 @@ class SubmitJobsResponse(_message.Message):
     def __init__(self, job_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class FailJobRequest(_message.Message):
-    __slots__ = ("job_id", "worker_id", "error", "retry_delay_ms", "dead_letter", "queue")
+    __slots__ = ("job_id", "worker_id", "error", "retry_delay_ms", "dead_letter", "queue", "release")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     RETRY_DELAY_MS_FIELD_NUMBER: _ClassVar[int]
     DEAD_LETTER_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     worker_id: str
     error: str
     retry_delay_ms: int
     dead_letter: bool
     queue: str
-    def __init__(self, job_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., error: _Optional[str] = ..., retry_delay_ms: _Optional[int] = ..., dead_letter: _Optional[bool] = ..., queue: _Optional[str] = ...) -> None: ...
+    release: bool
+    def __init__(self, job_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., error: _Optional[str] = ..., retry_delay_ms: _Optional[int] = ..., dead_letter: _Optional[bool] = ..., queue: _Optional[str] = ..., release: _Optional[bool] = ...) -> None: ...
 
 class FailJobResponse(_message.Message):
     __slots__ = ("dead_lettered",)
