@@ -15,7 +15,7 @@ from datetime import timedelta
 import httpx
 import msgspec
 import pytest
-from osqueue_client import ConnectTransport, OsqueueClient, RestTransport
+from osqueue_client import ConnectTransport, OsqueueClient, RestTransport, SyncOsqueueClient
 from osqueue_proto.v1 import queue_pb2 as pb
 from osqueue_types import (
     AuthError,
@@ -25,6 +25,7 @@ from osqueue_types import (
     NotLeaderError,
     PayloadValidationError,
     TransportConfigError,
+    TransportConnectionError,
     TransportRequestError,
 )
 
@@ -244,6 +245,68 @@ async def test_rest_routes_and_bodies() -> None:
         ("GET", "/v1/jobs?status=unclaimed&type=email&offset=5&limit=10&queue=q1", b""),
         ("POST", "/v1/dead-letters/requeue", b'{"queue":"q1","all":true}'),
     ]
+
+
+async def test_fail_release_is_sent_by_rest_and_connect() -> None:
+    bodies: list[bytes] = []
+    requests: list[pb.FailJobRequest] = []
+
+    def rest(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(200, json={"deadLettered": False})
+
+    def connect(request: httpx.Request) -> httpx.Response:
+        requests.append(pb.FailJobRequest.FromString(request.content))
+        return httpx.Response(200, content=pb.FailJobResponse().SerializeToString())
+
+    async with rest_client(rest) as client:
+        assert not await client.fail("j", "w", "worker shutting down", release=True)
+        assert not await client.fail("j", "w")
+    async with connect_client(connect) as client:
+        assert not await client.fail("j", "w", release=True)
+        assert not await client.fail("j", "w")
+
+    assert bodies == [
+        b'{"workerId":"w","error":"worker shutting down","release":true}',
+        b'{"workerId":"w"}',  # release=False is left out, as the broker defaults it
+    ]
+    assert [(r.job_id, r.release, r.dead_letter) for r in requests] == [
+        ("j", True, False),
+        ("j", False, False),
+    ]
+
+
+@pytest.mark.parametrize("make_client", [rest_client, connect_client])
+async def test_an_undecodable_answer_body_is_a_transport_request_error(
+    make_client: Callable[[Handler], OsqueueClient],
+) -> None:
+    """httpx.DecodingError (a Content-Encoding that is not what the body is) is typed, not raw."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"not gzip at all", headers={"content-encoding": "gzip"})
+
+    async with make_client(handler) as client:
+        with pytest.raises(TransportRequestError, match="malformed answer") as caught:
+            await client.stats()
+    assert caught.value.method in ("GET", "POST")
+    assert caught.value.path in ("/v1/stats", "/osqueue.v1.QueueService/GetStats")
+    assert isinstance(caught.value.__cause__, httpx.DecodingError)
+
+
+def test_sync_client_calls_after_close_raise_a_typed_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"deadLettered": False})
+
+    client = SyncOsqueueClient(BROKER, transport=RestTransport(http=mock_http(handler)), failover_deadline=0)
+    assert not client.fail("j", "w", release=True)
+    client.close()
+    client.close()  # a second close is a no-op
+    with pytest.raises(TransportConnectionError, match="closed"):
+        client.fail("j", "w")
+    with pytest.raises(TransportConnectionError, match="closed"):
+        client.stats()
+    with pytest.raises(TransportConnectionError, match="closed"), client:
+        pass
 
 
 async def test_rest_error_that_is_not_an_osqueue_error() -> None:

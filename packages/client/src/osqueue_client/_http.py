@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from osqueue_types import TransportConfigError, TransportConnectionError
+from osqueue_types import TransportConfigError, TransportConnectionError, TransportRequestError
 
 from ._errors import error_from_http_body
 from ._transport import Transport
@@ -38,6 +38,13 @@ class HttpTransport(Transport):
             raise TransportConnectionError(f"{method} {url}: no answer within {timeout:g}s") from exc
         except httpx.TransportError as exc:
             raise TransportConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        except httpx.DecodingError as exc:
+            # The answer came but its body could not be decoded (a bad Content-Encoding): a
+            # broken answer like any other, not a connection failure to retry.
+            path = httpx.URL(url).path
+            raise TransportRequestError(
+                f"{method} {url}: malformed answer: {exc}", method=method, path=path
+            ) from exc
 
     async def connect(self, broker_url: str, timeout: float) -> None:
         # /healthz answers without auth; it proves the broker is there and warms a connection.

@@ -13,7 +13,13 @@ from collections.abc import Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from osqueue_types import DEFAULT_QUEUE, CompleteManyResult, JobStatus, StorageBackend
+from osqueue_types import (
+    DEFAULT_QUEUE,
+    CompleteManyResult,
+    JobStatus,
+    StorageBackend,
+    TransportConnectionError,
+)
 
 from ._client import (
     DEFAULT_FAILOVER_DEADLINE,
@@ -33,7 +39,8 @@ T = TypeVar("T")
 class SyncOsqueueClient:
     """Blocking twin of `OsqueueClient`; same arguments, same methods, `close()` instead of `aclose()`.
 
-    The connection is opened lazily on the first call (or by `connect()` / `with`).
+    The connection is opened lazily on the first call (or by `connect()` / `with`). After
+    `close()` every call raises `TransportConnectionError`.
     """
 
     def __init__(
@@ -73,7 +80,18 @@ class SyncOsqueueClient:
             raise
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        """Run a call of the async client on the background loop and wait for its answer."""
+        if self._closed:
+            coroutine.close()
+            raise TransportConnectionError("this SyncOsqueueClient is closed; create a new one")
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        except RuntimeError:  # the loop was closed by a close() in another thread
+            coroutine.close()
+            if not self._loop.is_closed():
+                raise
+            raise TransportConnectionError("this SyncOsqueueClient is closed; create a new one") from None
+        return future.result()
 
     def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -99,7 +117,7 @@ class SyncOsqueueClient:
             return
         self._closed = True
         try:
-            self._run(self._client.aclose())
+            asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result()
         finally:
             self._stop_loop()
 
@@ -166,8 +184,9 @@ class SyncOsqueueClient:
         error: str | BaseException | None = None,
         retry_delay: Duration | None = None,
         dead_letter: bool = False,
+        release: bool = False,
     ) -> bool:
-        return self._run(self._client.fail(job_id, worker_id, error, retry_delay, dead_letter))
+        return self._run(self._client.fail(job_id, worker_id, error, retry_delay, dead_letter, release))
 
     def stats(self) -> QueueStats:
         return self._run(self._client.stats())
