@@ -27,8 +27,8 @@ STATUSES = [
 ]
 # The broker lists jobs by status unclaimed or in_progress only: delayed ones (unclaimed, not
 # due yet) are picked out here from the unclaimed jobs, read in growing chunks up to this size.
-DELAYED_SCAN_FIRST = 500
-DELAYED_SCAN_MAX = 10_000
+DELAYED_SCAN_FIRST = 1_000
+DELAYED_SCAN_MAX = 25_000
 
 
 def _matching(stats: QueueStats, status: str, job_type: str) -> int | None:
