@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from osqueue_client import SyncOsqueueClient
+from osqueue_client import JobSpec, SyncOsqueueClient
 
 from ..conftest import free_port
 from .conftest import REPO, Launcher, osqueue, wait_for
@@ -127,6 +127,33 @@ def test_worker_command_runs_handlers_until_sigint(launcher: Launcher, target: s
         assert handled == ["handled 0", "handled 1", "handled 2"]
         wait_for(lambda: client.stats().completed_total == 3)
     assert worker.interrupt(signal.SIGINT) == 0
+
+
+def test_worker_command_finds_the_broker_in_storage_and_runs_n_jobs_at_once(
+    launcher: Launcher, tmp_path: Path
+) -> None:
+    storage = f"file://{tmp_path / 'state'}"
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    _, url = launcher.broker("--storage", storage)
+    with SyncOsqueueClient(url) as client:
+        # Queued before the worker starts: its first claims can fill every slot at once.
+        client.submit_many([JobSpec("overlap", {"seconds": 0.5}) for _ in range(8)])
+        worker = launcher.start(
+            "worker",
+            "tests.worker.process_handlers:handlers",
+            *("--storage", storage, "--concurrency", "4", "--log-level", "WARNING"),
+            env={"OSQ_TEST_MARKERS": str(markers)},
+            cwd=REPO,
+        )
+        wait_for(lambda: client.stats().completed_total == 8, timeout=20)
+    # Four jobs ran side by side, never more.
+    assert (markers / "peak").read_text() == "4"
+    assert worker.interrupt(signal.SIGINT) == 0
+    assert worker.process.stderr is not None
+    banner = worker.process.stderr.read()
+    # No --broker and no BROKER_URL: the worker read the leader's address from storage.
+    assert f"broker from {storage}" in banner and "concurrency 4" in banner
 
 
 @pytest.mark.parametrize(

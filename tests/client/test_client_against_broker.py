@@ -15,15 +15,19 @@ import pytest
 from osqueue_broker import BrokerServer
 from osqueue_client import (
     Call,
+    ClaimJobs,
+    GetStats,
     JobSpec,
     OsqueueClient,
     RestTransport,
     SyncOsqueueClient,
     Transport,
     TransportName,
+    WebSocketTransport,
 )
 from osqueue_storage import FileBackend
 from osqueue_types import (
+    DEFAULT_QUEUE,
     AuthError,
     CompleteManyResult,
     InvalidRequestError,
@@ -33,6 +37,7 @@ from osqueue_types import (
     PayloadValidationError,
     TransportConnectionError,
 )
+from websockets.asyncio.server import ServerConnection, serve
 
 from .conftest import MakeClient, StartBroker
 from .proxy import TcpProxy
@@ -277,6 +282,100 @@ async def test_reconnects_after_the_connection_drops(broker: BrokerServer, trans
         await proxy.aclose()
 
 
+async def test_reconnect_keeps_the_client_working(broker: BrokerServer, transport: TransportName) -> None:
+    proxy = TcpProxy(broker.url)
+    await proxy.start()
+    try:
+        async with OsqueueClient(proxy.url, transport=transport, failover_deadline=10) as client:
+            first = await client.submit("t", 1)
+            await client.reconnect()
+            assert client.broker_url == proxy.url
+            (job,) = await client.claim("w")
+            await client.complete(job.id, "w")
+            assert job.id == first
+
+            # A long poll in flight across a reconnect still gets its job: over HTTP it keeps
+            # its own connection; over WebSocket it fails with the old socket and is retried.
+            traffic = asyncio.create_task(proxy.wait_for_traffic())
+            await asyncio.sleep(0)
+            waiting = asyncio.create_task(client.claim("w", wait=10))
+            await traffic
+            sockets = proxy.connections
+            await client.reconnect()
+            if transport == "ws":
+                assert proxy.connections == sockets + 1  # one fresh socket, shared by all calls
+            second = await client.submit("t", 2)
+            assert [job.id for job in await asyncio.wait_for(waiting, timeout=5)] == [second]
+            await client.complete(second, "w")
+            await client.reconnect()
+            await client.reconnect()
+            stats = await client.stats()
+            assert (stats.total, stats.completed_total) == (0, 2)
+    finally:
+        await proxy.aclose()
+
+
+async def test_reconnect_finds_the_new_leader_in_storage(
+    start_broker: StartBroker, transport: TransportName, tmp_path: Path
+) -> None:
+    fast = {"heartbeat_interval_ms": 100, "heartbeat_timeout_ms": 500}
+    leader = await start_broker(FileBackend(tmp_path), **fast)
+    standby = await start_broker(FileBackend(tmp_path), **fast)
+    async with OsqueueClient(
+        storage=f"file://{tmp_path}", transport=transport, failover_deadline=10
+    ) as client:
+        first = await client.submit("t", 1)
+        await leader.stop()
+        deadline = time.monotonic() + 10
+        while not standby.is_leader:
+            assert time.monotonic() < deadline, "the standby did not take over"
+            await asyncio.sleep(0.05)
+        # No call failed yet: reconnect() alone reads the new leader's address from storage.
+        assert client.broker_url == leader.url
+        await client.reconnect()
+        assert client.broker_url == standby.url
+        second = await client.submit("t", 2)
+        assert [job.id for job in await client.claim("w", limit=5)] == [first, second]
+
+
+async def test_websocket_request_without_an_answer_times_out() -> None:
+    async def never_answer(connection: ServerConnection) -> None:
+        async for _ in connection:
+            pass
+
+    async with serve(never_answer, "127.0.0.1", 0) as server:
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        async with OsqueueClient(url, transport="ws", timeout=0.2, failover_deadline=0) as client:
+            started = time.monotonic()
+            with pytest.raises(TransportConnectionError, match=r"no answer to getStats within 0\.2s"):
+                await client.stats()
+            assert 0.15 < time.monotonic() - started < 2
+        # With a failover deadline the timed-out request is retried until the deadline, then raised.
+        async with OsqueueClient(url, transport="ws", timeout=0.2, failover_deadline=0.6) as client:
+            started = time.monotonic()
+            with pytest.raises(TransportConnectionError, match=r"no answer to submitJob .* of failover"):
+                await client.submit("t", 1)
+            assert 0.55 < time.monotonic() - started < 3
+
+
+async def test_websocket_timeout_leaves_the_socket_usable(broker: BrokerServer) -> None:
+    proxy = TcpProxy(broker.url)
+    await proxy.start()
+    transport = WebSocketTransport()
+    try:
+        # The broker holds this long poll for 1 s; the caller waits 0.2 s for it.
+        claim = ClaimJobs(worker_id="w", types=None, wait_ms=1000, limit=1, queue=DEFAULT_QUEUE)
+        with pytest.raises(TransportConnectionError, match=r"no answer to claimJob within 0\.2s"):
+            await transport.call(proxy.url, claim, 0.2)
+        await asyncio.sleep(1.0)  # the late, empty answer arrives for a request nobody waits for
+        stats = await transport.call(proxy.url, GetStats(queue=DEFAULT_QUEUE), 5)
+        assert (stats.total, stats.in_progress) == (0, 0)
+        assert proxy.connections == 1
+    finally:
+        await transport.aclose()
+        await proxy.aclose()
+
+
 async def test_gives_up_after_the_failover_deadline(transport: TransportName, unused_url: str) -> None:
     client = OsqueueClient(unused_url, transport=transport, failover_deadline=0.5)
     started = time.monotonic()
@@ -395,4 +494,44 @@ async def test_sync_client(broker: BrokerServer, transport: TransportName) -> No
             assert len(set(ids)) == 40
 
     # The broker runs on this test's event loop; the blocking client runs beside it.
+    await asyncio.to_thread(scenario)
+
+
+async def test_sync_client_fail_retry_and_dead_letters(
+    broker: BrokerServer, transport: TransportName
+) -> None:
+    def scenario() -> None:
+        with SyncOsqueueClient(broker.url, transport=transport) as client:
+            retried = client.submit("resize", {"n": 1}, max_attempts=2)
+            doomed = client.submit("resize", {"n": 2}, max_attempts=5)
+            first, second = client.claim("w", limit=2)
+            assert (first.id, second.id) == (retried, doomed)
+            assert client.fail(retried, "w", "boom") is False  # attempts remain: back on the queue
+            assert client.fail(doomed, "w", ValueError("bad image"), dead_letter=True) is True
+            (again,) = client.claim("w")
+            assert (again.id, again.attempt) == (retried, 2)
+            client.reconnect()  # a fresh connection in the middle of a job changes nothing
+            assert client.fail(retried, "w", RuntimeError("boom twice")) is True  # its last attempt
+
+            letters = client.dead_letters()
+            assert letters.total == 2
+            by_id = {letter.job.id: letter for letter in letters.dead_letters}
+            assert set(by_id) == {retried, doomed}
+            assert (by_id[doomed].reason, by_id[doomed].job.attempts) == ("dead-lettered by worker", 1)
+            assert by_id[doomed].job.last_error == "ValueError: bad image"
+            assert (by_id[retried].reason, by_id[retried].job.attempts) == ("max attempts reached", 2)
+            assert by_id[retried].job.last_error == "RuntimeError: boom twice"
+            assert by_id[retried].job.payload == {"n": 1}
+            page = client.dead_letters(offset=1, limit=1)
+            assert (page.total, len(page.dead_letters)) == (2, 1)
+            stats = client.stats()
+            assert (stats.total, stats.dead_letters, stats.completed_total) == (0, 2, 0)
+
+            assert client.requeue_dead_letters([doomed]) == 1
+            (requeued,) = client.claim("w")
+            assert (requeued.id, requeued.attempt) == (doomed, 1)
+            client.complete(requeued.id, "w")
+            assert client.delete_dead_letters("all") == 1
+            assert client.dead_letters().total == 0
+
     await asyncio.to_thread(scenario)

@@ -1,7 +1,9 @@
-"""Handlers run by `osqueue worker` subprocesses in the process tests.
+"""Handlers run by `osqueue worker` subprocesses in the process tests (and the CLI's worker test).
 
 `nap` writes `started-<job id>` (and `finished-<job id>` when done) into $OSQ_TEST_MARKERS so
 the test can tell where the job is; on its first attempt it sleeps `payload["seconds"]`.
+`overlap` sleeps `payload["seconds"]` and keeps in `peak` the most jobs it saw running at once
+in this process, so a test can check `--concurrency`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import Any
 
 from osqueue_worker import JobContext
 
+_running = 0
+_peak = 0
 
-def _mark(name: str) -> None:
-    Path(os.environ["OSQ_TEST_MARKERS"], name).write_text(str(os.getpid()))
+
+def _mark(name: str, text: str | None = None) -> None:
+    Path(os.environ["OSQ_TEST_MARKERS"], name).write_text(str(os.getpid()) if text is None else text)
 
 
 async def nap(payload: dict[str, Any], ctx: JobContext) -> None:
@@ -25,4 +30,15 @@ async def nap(payload: dict[str, Any], ctx: JobContext) -> None:
     _mark(f"finished-{ctx.job_id}-{ctx.attempt}")
 
 
-handlers = {"nap": nap}
+async def overlap(payload: dict[str, Any]) -> None:
+    global _running, _peak
+    _running += 1
+    _peak = max(_peak, _running)
+    _mark("peak", str(_peak))
+    try:
+        await asyncio.sleep(float(payload["seconds"]))
+    finally:
+        _running -= 1
+
+
+handlers = {"nap": nap, "overlap": overlap}

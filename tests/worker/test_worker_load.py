@@ -1,22 +1,17 @@
-"""Many jobs through one worker with many slots: every job runs exactly once."""
+"""Many jobs through one worker with many slots: every job runs exactly once, on every transport."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 
-from osqueue_broker import BrokerServer
 from osqueue_client import JobSpec, OsqueueClient
 from osqueue_worker import JobContext, Worker
 
-from .conftest import MakeClient, eventually
+from .conftest import eventually
 
 
-async def test_thousand_jobs_with_concurrency_20_complete_exactly_once(
-    broker: BrokerServer, make_client: MakeClient
-) -> None:
-    # The default transport (Connect): what a worker uses unless told otherwise.
-    client = await make_client(broker.url)
+async def test_thousand_jobs_with_concurrency_20_complete_exactly_once(client: OsqueueClient) -> None:
     runs: Counter[str] = Counter()
     running = 0
     peak = 0

@@ -1,4 +1,4 @@
-"""`osqueue worker` processes killed or stopped mid-job: the job is never lost."""
+"""`osqueue worker` processes killed (SIGKILL) or stopped (SIGINT, SIGTERM) mid-job: the job is never lost."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from osqueue_broker import BrokerServer
-from osqueue_client import OsqueueClient
+from osqueue_client import OsqueueClient, TransportName
 from osqueue_types import JobStatus
 from osqueue_worker import JobContext, Worker
 
@@ -22,20 +22,25 @@ REPO = Path(__file__).resolve().parents[2]
 OSQUEUE = str(Path(sys.executable).parent / "osqueue")
 
 SpawnWorker = Callable[..., Awaitable[asyncio.subprocess.Process]]
+# Ctrl-C and a service manager's stop: both drain running jobs within the grace period.
+STOP_SIGNALS = pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
 
 
 @pytest.fixture
 async def spawn_worker(broker: BrokerServer, tmp_path: Path) -> AsyncIterator[SpawnWorker]:
-    """Start `osqueue worker tests.worker.process_handlers:handlers` against the broker."""
+    """Start `osqueue worker tests.worker.process_handlers:handlers` against the broker
+    (over Connect unless `transport=` says otherwise)."""
     processes: list[asyncio.subprocess.Process] = []
 
-    async def spawn(*extra: str) -> asyncio.subprocess.Process:
+    async def spawn(*extra: str, transport: TransportName = "connect") -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
             OSQUEUE,
             "worker",
             "tests.worker.process_handlers:handlers",
             "--broker",
             broker.url,
+            "--transport",
+            transport,
             "--heartbeat-interval",
             "0.2",
             *extra,
@@ -67,10 +72,10 @@ async def _completed(client: OsqueueClient) -> bool:
 
 
 async def test_sigkill_mid_job_the_job_is_reclaimed_and_completed_elsewhere(
-    broker: BrokerServer, make_client: MakeClient, spawn_worker: SpawnWorker, tmp_path: Path
+    client: OsqueueClient, transport: TransportName, spawn_worker: SpawnWorker, tmp_path: Path
 ) -> None:
-    client = await make_client(broker.url)
-    process = await spawn_worker()
+    # The killed worker process and the rescuing worker both talk over this test's transport.
+    process = await spawn_worker(transport=transport)
     job_id = await client.submit("nap", {"seconds": 60})
     await _started(tmp_path, job_id)
     process.kill()
@@ -94,28 +99,39 @@ async def test_sigkill_mid_job_the_job_is_reclaimed_and_completed_elsewhere(
     assert (stats.total, stats.completed_total, stats.dead_letters) == (0, 1, 0)
 
 
-async def test_sigterm_mid_job_lets_the_job_finish_within_the_grace_period(
-    broker: BrokerServer, make_client: MakeClient, spawn_worker: SpawnWorker, tmp_path: Path
+@STOP_SIGNALS
+async def test_signal_mid_job_lets_the_job_finish_within_the_grace_period(
+    broker: BrokerServer,
+    make_client: MakeClient,
+    spawn_worker: SpawnWorker,
+    tmp_path: Path,
+    stop_signal: signal.Signals,
 ) -> None:
     client = await make_client(broker.url)
     process = await spawn_worker("--grace-period", "10")
     job_id = await client.submit("nap", {"seconds": 1})
     await _started(tmp_path, job_id)
-    process.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(process.wait(), timeout=10) == 0
+    process.send_signal(stop_signal)
+    # The process waits for the job (about 1 s), not for the whole grace period.
+    assert await asyncio.wait_for(process.wait(), timeout=8) == 0
     assert (tmp_path / f"finished-{job_id}-1").exists()
     stats = await client.stats()
     assert (stats.total, stats.completed_total) == (0, 1)
 
 
-async def test_sigterm_mid_job_past_the_grace_period_gives_the_job_back(
-    broker: BrokerServer, make_client: MakeClient, spawn_worker: SpawnWorker, tmp_path: Path
+@STOP_SIGNALS
+async def test_signal_mid_job_past_the_grace_period_gives_the_job_back(
+    broker: BrokerServer,
+    make_client: MakeClient,
+    spawn_worker: SpawnWorker,
+    tmp_path: Path,
+    stop_signal: signal.Signals,
 ) -> None:
     client = await make_client(broker.url)
     process = await spawn_worker("--grace-period", "0.5")
     job_id = await client.submit("nap", {"seconds": 60}, max_attempts=3)
     await _started(tmp_path, job_id)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop_signal)
     assert await asyncio.wait_for(process.wait(), timeout=10) == 0
     assert not (tmp_path / f"finished-{job_id}-1").exists()
 
