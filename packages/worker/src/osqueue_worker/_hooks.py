@@ -16,7 +16,7 @@ OnClaimed = Callable[[JobContext], Any]
 OnCompleted = Callable[[JobContext, Any], Any]
 """Called with the job's context and the handler's return value."""
 OnFailed = Callable[[JobContext, BaseException], Any]
-"""Called when a failed job was given back for another attempt."""
+"""Called when a failed job was given back for another attempt (not for a job released at shutdown)."""
 OnDeadLetter = Callable[[JobContext, BaseException], Any]
 """Called when the broker moved the job to the dead letters (attempts exhausted or bad payload)."""
 

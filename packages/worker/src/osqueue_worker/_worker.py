@@ -153,7 +153,8 @@ class Worker:
 
     async def stop(self, graceful: bool = True, grace_period: float | None = None) -> None:
         """Stop claiming; let running jobs finish for `grace_period` seconds (0 when not graceful),
-        then cut them short and give them back to the broker for another attempt."""
+        then cut them short and release them: back to the queue at once, the attempt not
+        counted (a job on its last attempt is not dead-lettered), no failure hook called."""
         background = self._background
         if background is not None and not background.done():
             self._request_stop(grace_period if graceful else 0.0)
@@ -320,6 +321,10 @@ class Worker:
             logger.warning("osqueue worker %s: job %s dead-lettered: %s", self.worker_id, ctx.job_id, exc)
             await self._give_back(job, exc, dead_letter=True)
             return
+        if job.abort_reason == "shutdown":
+            # Cut short while its on_claimed hook ran: do not start the handler at all.
+            await self._give_back(job, WorkerExecutionError("worker shut down before the job started"))
+            return
         job.handler_task = asyncio.create_task(handler.invoke(payload, ctx, self._executor))
         try:
             await asyncio.wait({job.handler_task}, timeout=self.job_timeout)
@@ -365,22 +370,44 @@ class Worker:
         await call_hook(self.hooks.on_completed, ctx, result)
 
     async def _give_back(self, job: _RunningJob, error: BaseException, *, dead_letter: bool = False) -> None:
-        """Fail the job: another attempt after the retry delay, or the dead letters."""
+        """Fail the job: another attempt after the retry delay, or the dead letters.
+
+        A job cut short by a shutdown did not fail: it is released (back to the queue at once,
+        its attempt not counted, never dead-lettered; the error is kept as its last error) and
+        neither on_failed nor on_dead_letter is called.
+        """
         ctx = job.ctx
         text = f"{type(error).__name__}: {error}"[:_ERROR_TEXT_LIMIT]
-        delay = 0.0 if job.abort_reason == "shutdown" else self.retry.delay(ctx.attempt)
+        release = job.abort_reason == "shutdown" and not dead_letter
+        delay = None if release else self.retry.delay(ctx.attempt)
+        verb, doing = ("release", "releasing") if release else ("fail", "failing")
         try:
             dead_lettered = await report(
-                f"failing job {ctx.job_id}",
+                f"{doing} job {ctx.job_id}",
                 lambda: self.client.fail(
-                    ctx.job_id, self.worker_id, error=text, retry_delay=delay, dead_letter=dead_letter
+                    ctx.job_id,
+                    self.worker_id,
+                    error=text,
+                    retry_delay=delay,
+                    dead_letter=dead_letter,
+                    release=release,
                 ),
             )
         except JobLost as exc:
-            logger.warning("osqueue worker %s: could not fail job %s: %s", self.worker_id, ctx.job_id, exc)
+            logger.warning(
+                "osqueue worker %s: could not %s job %s: %s", self.worker_id, verb, ctx.job_id, exc
+            )
             return
         except FATAL_ERRORS as exc:
-            logger.error("osqueue worker %s: could not fail job %s: %s", self.worker_id, ctx.job_id, exc)
+            logger.error("osqueue worker %s: could not %s job %s: %s", self.worker_id, verb, ctx.job_id, exc)
+            return
+        if release:
+            logger.info(
+                "osqueue worker %s: job %s released to the queue (attempt %d not counted)",
+                self.worker_id,
+                ctx.job_id,
+                ctx.attempt,
+            )
             return
         hook = self.hooks.on_dead_letter if dead_lettered else self.hooks.on_failed
         await call_hook(hook, ctx, error)
