@@ -1,7 +1,7 @@
 """Handlers run by `osqueue worker` subprocesses in the process tests (and the CLI's worker test).
 
 `nap` writes `started-<job id>` (and `finished-<job id>` when done) into $OSQ_TEST_MARKERS so
-the test can tell where the job is; on its first attempt it sleeps `payload["seconds"]`.
+the test can tell where the job is; its first run sleeps `payload["seconds"]`.
 `overlap` sleeps `payload["seconds"]` and keeps in `peak` the most jobs it saw running at once
 in this process, so a test can check `--concurrency`.
 """
@@ -25,7 +25,11 @@ def _mark(name: str, text: str | None = None) -> None:
 
 async def nap(payload: dict[str, Any], ctx: JobContext) -> None:
     _mark(f"started-{ctx.job_id}-{ctx.attempt}")
-    if ctx.attempt == 1:
+    # Only the first run naps: a rerun after a kill or a release (which keeps the attempt
+    # number) finishes at once.
+    first_run = Path(os.environ["OSQ_TEST_MARKERS"], f"napped-{ctx.job_id}")
+    if not first_run.exists():
+        first_run.touch()
         await asyncio.sleep(float(payload["seconds"]))
     _mark(f"finished-{ctx.job_id}-{ctx.attempt}")
 
