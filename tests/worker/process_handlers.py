@@ -23,13 +23,19 @@ def _mark(name: str, text: str | None = None) -> None:
     Path(os.environ["OSQ_TEST_MARKERS"], name).write_text(str(os.getpid()) if text is None else text)
 
 
+def _first_run(job_id: str) -> bool:
+    marker = Path(os.environ["OSQ_TEST_MARKERS"], f"napped-{job_id}")
+    if marker.exists():
+        return False
+    marker.touch()
+    return True
+
+
 async def nap(payload: dict[str, Any], ctx: JobContext) -> None:
     _mark(f"started-{ctx.job_id}-{ctx.attempt}")
     # Only the first run naps: a rerun after a kill or a release (which keeps the attempt
     # number) finishes at once.
-    first_run = Path(os.environ["OSQ_TEST_MARKERS"], f"napped-{ctx.job_id}")
-    if not first_run.exists():
-        first_run.touch()
+    if _first_run(ctx.job_id):
         await asyncio.sleep(float(payload["seconds"]))
     _mark(f"finished-{ctx.job_id}-{ctx.attempt}")
 
