@@ -291,6 +291,16 @@ class ReferenceQueue:
         ]
         return min(times, default=None)
 
+    def delayed_jobs(self, now: int, job_type: str | None) -> list[Job]:
+        now = self.tick(now)
+        return [
+            job
+            for job in self.queue
+            if job.status == JobStatus.UNCLAIMED
+            and not self.claimable(job, None, now)
+            and (job_type is None or job.type == job_type)
+        ]
+
     def jobs(self, status: JobStatus | None, job_type: str | None) -> list[Job]:
         return [
             job

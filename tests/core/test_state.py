@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from msgspec import UNSET
 from osqueue_core import ExpiryReport, QueueCounts, QueueStateMachine
 from osqueue_types import (
     DEFAULT_IDEMPOTENCY_RETENTION_MS,
@@ -561,6 +562,48 @@ def test_jobs_filters_and_pages_in_queue_order() -> None:
     assert [j.id for j in queue.jobs(type="even", offset=1)] == ["j3", "j5"]
     with pytest.raises(InvalidRequestError):
         queue.jobs(offset=-1)
+
+
+def test_delayed_jobs_in_queue_order_from_the_delayed_index() -> None:
+    queue = new_machine()
+    enqueue(queue, job(0, type="a"), job(1, type="b", delay_ms=9_000), job(2, type="a", delay_ms=1_000))
+    enqueue(queue, job(3, type="a", delay_ms=5_000), job(4, type="b"))
+    assert claim(queue, limit=2) == ["j1", "j5"]
+    # A retry delay makes an in-progress job delayed again, in its old place in the queue.
+    queue.apply(Fail("j1", "w1", retry_delay_ms=20_000), T0)
+    assert [j.id for j in queue.delayed_jobs(T0)] == ["j1", "j2", "j3", "j4"]
+    assert [j.id for j in queue.delayed_jobs(T0, type="a")] == ["j1", "j3", "j4"]
+    assert [j.id for j in queue.delayed_jobs(T0, offset=1, limit=2)] == ["j2", "j3"]
+    assert [j.id for j in queue.delayed_jobs(T0, type="a", offset=2)] == ["j4"]
+    assert queue.delayed_jobs(T0, type="c") == []
+    assert queue.delayed_jobs(T0, limit=0) == []
+    # Due jobs are no longer delayed (they keep runAt until claimed) and the listing says so.
+    assert [j.id for j in queue.delayed_jobs(T0 + 5_000)] == ["j1", "j2"]
+    assert queue.stats(T0 + 5_000).delayed == 2
+    [first] = queue.delayed_jobs(T0 + 5_000, limit=1)
+    assert (first.status, first.run_at, first.last_error) == (JobStatus.UNCLAIMED, T0 + 20_000, UNSET)
+    first.attempts = 99  # a copy
+    assert queue.job("j1").attempts == 1  # type: ignore[union-attr]
+    with pytest.raises(InvalidRequestError):
+        queue.delayed_jobs(T0, offset=-1)
+
+
+def test_one_dead_letter_by_id() -> None:
+    queue = new_machine()
+    enqueue(queue, job(), job())
+    claim(queue)
+    queue.apply(Fail("j1", "w1", "bad payload", dead_letter=True), T0 + 7)
+    dead = queue.dead_letter("j1")
+    assert dead is not None
+    assert (dead.job.id, dead.reason, dead.dead_at, dead.job.last_error) == (
+        "j1",
+        "dead-lettered by worker",
+        T0 + 7,
+        "bad payload",
+    )
+    dead.job.attempts = 99  # a copy
+    assert queue.dead_letters()[0].job.attempts == 1
+    assert queue.dead_letter("j2") is None and queue.dead_letter("nope") is None
 
 
 def test_reads_return_copies() -> None:

@@ -211,7 +211,13 @@ class IndexedMatchesReference(RuleBasedStateMachine):
             for job_type in (None, "email"):
                 assert machine.jobs(status=status, type=job_type) == model.jobs(status, job_type)
         assert machine.jobs(offset=1, limit=2) == model.queue[1:3]
+        for job_type in (None, "email"):
+            delayed = model.delayed_jobs(self.now, job_type)
+            assert machine.delayed_jobs(self.now, type=job_type) == delayed
+            assert machine.delayed_jobs(self.now, type=job_type, offset=1, limit=2) == delayed[1:3]
         assert machine.dead_letters() == model.dead
+        for dead in model.dead:
+            assert machine.dead_letter(dead.job.id) == dead
         assert [machine.job(job_id) for job_id in self.ids] == [model.find(job_id) for job_id in self.ids]
         assert (machine.broker, machine.broker_heartbeat, machine.broker_id) == (
             model.broker,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 # A heap entry: (key, tiebreak, token, item). Keys are ints (priority, seq, times); the token
 # tells a live entry from a stale one left behind by a removal or a re-push.
@@ -35,6 +35,10 @@ class LazyHeap:
 
     def __contains__(self, item: str) -> bool:
         return item in self._live
+
+    def __iter__(self) -> Iterator[str]:
+        """The live items, in no particular order."""
+        return iter(self._live)
 
     def push(self, key: int, tiebreak: int, item: str) -> None:
         token = next(self._tokens)

@@ -16,6 +16,7 @@ mutations touched and splices the arrays into the freshly encoded top-level fiel
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import uuid
 from collections.abc import Callable, Iterable
@@ -314,10 +315,40 @@ class QueueStateMachine:
             )
         return [msgspec.structs.replace(job) for job in _page(matching, offset, limit)]
 
+    def delayed_jobs(
+        self,
+        now_ms: int,
+        *,
+        type: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[Job]:
+        """Copies of the delayed jobs (unclaimed, runAt still ahead) in queue order, optionally
+        of one type: read from the delayed index, so the cost grows with the delayed jobs, not
+        with the queue (O(d log k) for a page ending at the k-th, d delayed jobs)."""
+        _check_page(offset, limit)
+        self._promote(self._tick(now_ms))
+        jobs, seq = self._jobs, self._seq
+        ids: Iterable[str] = self._delayed
+        if type is not None:
+            ids = (job_id for job_id in ids if jobs[job_id].type == type)
+        if limit is None:
+            ordered = sorted(ids, key=seq.__getitem__)[offset:]
+        else:
+            ordered = heapq.nsmallest(offset + limit, ids, key=seq.__getitem__)[offset:]
+        return [msgspec.structs.replace(jobs[job_id]) for job_id in ordered]
+
     def job(self, job_id: str) -> Job | None:
         """A copy of a job still in the queue (a dead-lettered job is in `dead_letters`)."""
         job = self._jobs.get(job_id)
         return msgspec.structs.replace(job) if job is not None else None
+
+    def dead_letter(self, job_id: str) -> DeadLetter | None:
+        """A copy of one dead letter, by its job's id (O(1))."""
+        dead = self._dead.get(job_id)
+        if dead is None:
+            return None
+        return DeadLetter(job=msgspec.structs.replace(dead.job), reason=dead.reason, dead_at=dead.dead_at)
 
     def dead_letters(self, offset: int = 0, limit: int | None = None) -> list[DeadLetter]:
         return [
@@ -582,7 +613,11 @@ class QueueStateMachine:
         )
 
 
-def _page(items: Iterable[_T], offset: int, limit: int | None) -> list[_T]:
+def _check_page(offset: int, limit: int | None) -> None:
     if offset < 0 or (limit is not None and limit < 0):
         raise InvalidRequestError(f"offset and limit must not be negative, got {offset} and {limit}")
+
+
+def _page(items: Iterable[_T], offset: int, limit: int | None) -> list[_T]:
+    _check_page(offset, limit)
     return list(itertools.islice(items, offset, None if limit is None else offset + limit))
