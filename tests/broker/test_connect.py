@@ -55,6 +55,12 @@ async def test_every_rpc(client: pb.QueueServiceClient, broker: BrokerServer) ->
         1,
         broker.address,
     )
+    # The leader's lease heartbeat, as REST's brokerHeartbeat (the state's brokerHeartbeat).
+    assert 0 < stats.broker_heartbeat <= broker.ops.broker_heartbeat()
+    (waiting,) = (await client.list_jobs(pb.ListJobsRequest(status="delayed"))).jobs
+    assert (waiting.id, waiting.status, waiting.payload) == (batch.job_ids[1], "unclaimed", b'"d"')
+    assert not (await client.list_jobs(pb.ListJobsRequest(status="delayed", type="email"))).jobs
+    assert not (await client.list_jobs(pb.ListJobsRequest(status="delayed", offset=1, limit=1))).jobs
 
     first = await client.claim_job(pb.ClaimJobRequest(worker_id="w"))
     assert (first.job_id, first.payload, first.attempt) == (batch.job_ids[0], b"[1]", 1)
@@ -82,18 +88,27 @@ async def test_every_rpc(client: pb.QueueServiceClient, broker: BrokerServer) ->
     assert dead.dead_lettered
     letters = await client.list_dead_letters(pb.ListDeadLettersRequest())
     assert letters.total == 1 and letters.dead_letters[0].job.last_error == "smtp down"
+    assert (letters.dead_letters[0].job.dead_reason, letters.dead_letters[0].job.dead_at) == ("", 0)
+    letter = (await client.get_job(pb.GetJobRequest(job_id=second.job_id))).job
+    assert (letter.status, letter.dead_reason, letter.dead_at) == (
+        "dead_letter",
+        "max attempts reached",
+        letters.dead_letters[0].dead_at,
+    )
     assert (await client.requeue_dead_letters(pb.DeadLettersRequest(all=True))).count == 1
     assert (await client.delete_dead_letters(pb.DeadLettersRequest(all=True))).count == 0
 
     await client.complete_job(pb.CompleteJobRequest(job_id=first.job_id, worker_id="w"))
     listing = await client.list_jobs(pb.ListJobsRequest())
     assert (listing.total, listing.completed_total, listing.delayed) == (2, 1, 1)
+    assert listing.broker_heartbeat >= stats.broker_heartbeat
     assert {j.payload for j in listing.jobs} == {b'{"to": "x"}', b'"d"'}
     # A requeued dead letter goes to the tail.
     (delayed,) = (await client.list_jobs(pb.ListJobsRequest(status="unclaimed", limit=1))).jobs
     assert delayed.payload == b'"d"' and delayed.run_at > delayed.created_at
     (requeued,) = (await client.list_jobs(pb.ListJobsRequest(type="email", offset=0, limit=5))).jobs
     assert (requeued.attempts, requeued.last_error) == (0, "smtp down")
+    assert (requeued.dead_reason, requeued.dead_at) == ("", 0)
 
 
 async def test_errors_carry_error_info(client: pb.QueueServiceClient) -> None:

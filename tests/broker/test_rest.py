@@ -125,7 +125,13 @@ async def test_fail_retry_and_dead_letters(http: httpx.AsyncClient) -> None:
     assert (await claim(http))["attempt"] == 2
     response = await http.post(f"/v1/jobs/{job_id}/fail", json={"workerId": "w1", "error": "again"})
     assert response.json() == {"deadLettered": True}
-    assert (await http.get(f"/v1/jobs/{job_id}")).json()["status"] == "dead_letter"
+    dead = (await http.get(f"/v1/jobs/{job_id}")).json()
+    assert (dead["status"], dead["deadReason"], dead["lastError"]) == (
+        "dead_letter",
+        "max attempts reached",
+        "again",
+    )
+    assert dead["deadAt"] >= dead["createdAt"]
 
     other = await submit(http, 2)
     await claim(http)
@@ -135,13 +141,17 @@ async def test_fail_retry_and_dead_letters(http: httpx.AsyncClient) -> None:
     page = (await http.get("/v1/dead-letters")).json()
     assert page["total"] == 2
     assert [d["job"]["id"] for d in page["deadLetters"]] == [job_id, other]
-    assert page["deadLetters"][0]["reason"] and isinstance(page["deadLetters"][0]["deadAt"], int)
+    assert page["deadLetters"][0]["reason"] and page["deadLetters"][0]["deadAt"] == dead["deadAt"]
+    # The listing carries reason and time beside the job, not inside it.
+    assert "deadReason" not in page["deadLetters"][0]["job"]
     assert len((await http.get("/v1/dead-letters?offset=1&limit=5")).json()["deadLetters"]) == 1
     assert (await http.get("/v1/stats")).json()["deadLetters"] == 2
 
     response = await http.post("/v1/dead-letters/requeue", json={"jobIds": [job_id]})
     assert response.json() == {"count": 1}
     assert (await claim(http))["jobId"] == job_id
+    live = (await http.get(f"/v1/jobs/{job_id}")).json()
+    assert live["status"] == "in_progress" and "deadReason" not in live and "deadAt" not in live
     response = await http.post("/v1/dead-letters/delete", json={"all": True})
     assert response.json() == {"count": 1}
     assert (await http.get("/v1/dead-letters")).json() == {"deadLetters": [], "total": 0}
@@ -173,6 +183,33 @@ async def test_delay_priority_and_list_filters(http: httpx.AsyncClient) -> None:
     assert (await claim(http, types=["b"])) == {}
     assert (await claim(http, types=["a", "b"]))["jobId"] == low
     assert await claim(http) == {}
+
+
+async def test_the_delayed_filter_pages_through_jobs_not_due_yet(http: httpx.AsyncClient) -> None:
+    ready = await submit(http, 0, type="a")
+    later = [await submit(http, n, type="a" if n % 2 else "b", delayMs=60_000) for n in range(5)]
+    soon = await submit(http, "soon", type="a", delayMs=1)
+    retried = await submit(http, "retried", type="b")
+    await claim(http, types=["b"])
+    await http.post(f"/v1/jobs/{retried}/fail", json={"workerId": "w1", "retryDelayMs": 60_000})
+
+    def ids(listing: dict[str, Any]) -> list[str]:
+        return [job["id"] for job in listing["jobs"]]
+
+    listing = (await http.get("/v1/jobs?status=delayed")).json()
+    # Queue order; the job whose delay has run out is unclaimed but no longer delayed.
+    assert ids(listing) == [*later, retried]
+    assert (listing["total"], listing["unclaimed"], listing["delayed"]) == (8, 8, 6)
+    assert all(job["status"] == "unclaimed" and job["runAt"] > job["createdAt"] for job in listing["jobs"])
+    assert ids((await http.get("/v1/jobs?status=delayed&offset=2&limit=3")).json()) == later[2:5]
+    assert ids((await http.get("/v1/jobs?status=delayed&type=a")).json()) == [later[1], later[3]]
+    assert ids((await http.get("/v1/jobs?status=delayed&type=b&offset=1&limit=1")).json()) == [later[2]]
+    assert ids((await http.get("/v1/jobs?status=delayed&type=none")).json()) == []
+    assert ready in ids((await http.get("/v1/jobs?status=unclaimed")).json())
+    assert soon in ids((await http.get("/v1/jobs?status=unclaimed&type=a")).json())
+    bad = await http.get("/v1/jobs?status=dead")
+    assert (bad.status_code, bad.json()["_tag"]) == (400, "InvalidRequestError")
+    assert "delayed" in bad.json()["message"]
 
 
 async def test_idempotent_retry_returns_the_first_id(http: httpx.AsyncClient) -> None:
@@ -378,6 +415,11 @@ async def test_openapi_document_is_valid(http: httpx.AsyncClient) -> None:
     )
     schemas = document["components"]["schemas"]
     assert schemas["SubmitJobBody"]["properties"]["maxAttempts"]["anyOf"][0]["minimum"] == 1
+    (status,) = [p for p in document["paths"]["/v1/jobs"]["get"]["parameters"] if p["name"] == "status"]
+    assert status["schema"]["enum"] == ["unclaimed", "in_progress", "delayed"]
+    job = schemas["JobReply"]["properties"]
+    assert job["deadReason"] == {"type": "string"} and job["deadAt"] == {"type": "integer"}
+    assert "brokerHeartbeat" in schemas["StatsReply"]["required"]
     msgspec.json.decode(msgspec.json.encode(document))
 
 

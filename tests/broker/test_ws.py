@@ -86,6 +86,16 @@ async def test_every_method(broker: BrokerServer) -> None:
         assert dead == {"deadLettered": True}
         page = ok(await rpc.call("listDeadLetters", {"limit": 10}))
         assert page["total"] == 1 and page["deadLetters"][0]["job"]["id"] == job_id
+        letter = ok(await rpc.call("getJob", {"jobId": job_id}))
+        assert (letter["status"], letter["deadReason"], letter["deadAt"]) == (
+            "dead_letter",
+            "dead-lettered by worker",
+            page["deadLetters"][0]["deadAt"],
+        )
+        (delayed,) = ok(await rpc.call("listJobs", {"status": "delayed"}))["jobs"]
+        assert (delayed["id"], delayed["payload"]) == (more["jobIds"][1], 3)
+        assert ok(await rpc.call("listJobs", {"status": "delayed", "type": "t"}))["jobs"] == []
+        assert ok(await rpc.call("listJobs", {"status": "delayed", "offset": 1}))["jobs"] == []
         assert ok(await rpc.call("requeueDeadLetters", {"jobIds": [job_id]})) == {"count": 1}
 
         batch = ok(await rpc.call("claimJob", {"workerId": "w", "limit": 5}))
@@ -94,7 +104,9 @@ async def test_every_method(broker: BrokerServer) -> None:
             assert ok(await rpc.call("completeJob", {"jobId": job["jobId"], "workerId": "w"})) == {}
         ok(await rpc.call("submitJob", {"payload": 4}))
         ok(await rpc.call("claimJob", {"workerId": "w"}))
-        assert ok(await rpc.call("listJobs", {"status": "in_progress"}))["jobs"][0]["payload"] == 4
+        running = ok(await rpc.call("listJobs", {"status": "in_progress"}))["jobs"][0]
+        assert running["payload"] == 4 and "deadReason" not in running
+        assert ok(await rpc.call("getStats", {}))["brokerHeartbeat"] > 0
         assert ok(await rpc.call("deleteDeadLetters", {"all": True})) == {"count": 0}
         assert ok(await rpc.call("getStats"))["completedTotal"] == 2
         await ws.send('{"id": 7, "method": "getStats", "params": null}')

@@ -94,6 +94,24 @@ def test_json_uses_camel_case_names_and_int64_strings() -> None:
     }
 
 
+def test_added_fields_take_new_numbers() -> None:
+    numbers = {
+        (message, field.name): field.number
+        for message in ("GetStatsResponse", "ListJobsResponse", "JobInfo")
+        for field in queue_pb2.DESCRIPTOR.message_types_by_name[message].fields
+    }
+    assert numbers[("GetStatsResponse", "broker_heartbeat")] == 8
+    assert numbers[("ListJobsResponse", "broker_heartbeat")] == 9
+    assert (numbers[("JobInfo", "dead_reason")], numbers[("JobInfo", "dead_at")]) == (13, 14)
+    job = osqueue_proto.JobInfo(id="j", status="dead_letter", dead_reason="max attempts reached", dead_at=7)
+    assert json_format.MessageToDict(job) == {
+        "id": "j",
+        "status": "dead_letter",
+        "deadReason": "max attempts reached",
+        "deadAt": "7",
+    }
+
+
 def test_no_job_is_an_empty_claim_response() -> None:
     empty = osqueue_proto.ClaimJobResponse()
     assert empty.SerializeToString() == b""

@@ -219,6 +219,7 @@ class ConnectQueueService(pb.QueueService):
                 completed_total=c.completed_total,
                 delayed=c.delayed,
                 dead_letters=c.dead_letters,
+                broker_heartbeat=self.ops.broker_heartbeat(),
             )
 
         return await self._run(ctx, request.queue, call)
@@ -242,6 +243,7 @@ class ConnectQueueService(pb.QueueService):
                 broker_address=self.ops.address,
                 delayed=c.delayed,
                 dead_letters=c.dead_letters,
+                broker_heartbeat=self.ops.broker_heartbeat(),
             )
 
         return await self._run(ctx, request.queue, call)
@@ -250,8 +252,7 @@ class ConnectQueueService(pb.QueueService):
         async def call() -> pb.GetJobResponse:
             if not request.job_id:
                 raise InvalidRequestError("job_id is required")
-            job, status = self.ops.get_job(request.job_id)
-            return pb.GetJobResponse(job=_job_info(job, status))
+            return pb.GetJobResponse(job=_job_info(*self.ops.get_job(request.job_id)))
 
         return await self._run(ctx, request.queue, call)
 
@@ -311,7 +312,7 @@ def _claimed(job: ClaimedJob) -> pb.ClaimedJob:
     )
 
 
-def _job_info(job: Job, status: str | None = None) -> pb.JobInfo:
+def _job_info(job: Job, status: str | None = None, dead: DeadLetter | None = None) -> pb.JobInfo:
     info = pb.JobInfo(
         id=job.id,
         status=status or job.status.value,
@@ -329,6 +330,9 @@ def _job_info(job: Job, status: str | None = None) -> pb.JobInfo:
         info.priority = job.priority
     if isinstance(job.last_error, str):
         info.last_error = job.last_error
+    if dead is not None:
+        info.dead_reason = dead.reason
+        info.dead_at = dead.dead_at
     return info
 
 

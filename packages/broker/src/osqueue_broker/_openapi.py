@@ -8,6 +8,7 @@ import msgspec
 from osqueue_types import DEFAULT_QUEUE
 
 from . import _wire as w
+from ._operations import LIST_STATUSES
 
 _REF = "#/components/schemas/{name}"
 _ERROR_STATUSES = {
@@ -134,7 +135,12 @@ def build_openapi(queue: str = DEFAULT_QUEUE) -> dict[str, Any]:
                 "List jobs with the queue counters",
                 reply=w.ListJobsReply,
                 params=[
-                    _query("status", {"enum": ["unclaimed", "in_progress"]}, "Only jobs in this status"),
+                    _query(
+                        "status",
+                        {"enum": list(LIST_STATUSES)},
+                        "Only jobs in this status; `unclaimed` includes the delayed ones, `delayed` "
+                        "is the unclaimed jobs whose `runAt` is still ahead",
+                    ),
                     _query("type", {"type": "string"}, "Only jobs of this type"),
                     *_PAGE,
                     queue_param,

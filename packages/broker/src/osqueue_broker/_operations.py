@@ -42,6 +42,9 @@ from ._waiters import ClaimWaiters
 
 # Status shown for a dead-lettered job read by id.
 DEAD_LETTER_STATUS = "dead_letter"
+# The listing filter for unclaimed jobs whose runAt is still ahead (not a JobStatus of its own).
+DELAYED_STATUS = "delayed"
+LIST_STATUSES = (*(status.value for status in JobStatus), DELAYED_STATUS)
 
 
 def _now_ms() -> int:
@@ -240,26 +243,27 @@ class QueueOperations:
     def list_jobs(
         self, *, status: str | None, type: str | None, offset: int, limit: int | None
     ) -> tuple[QueueCounts, list[Job]]:
-        wanted: JobStatus | None = None
-        if status:
-            try:
-                wanted = JobStatus(status)
-            except ValueError:
-                choices = ", ".join(s.value for s in JobStatus)
-                raise InvalidRequestError(f"status must be one of {choices}; got {status!r}") from None
+        """A page of jobs in queue order; `status` "delayed" reads the delayed index only."""
+        if status and status not in LIST_STATUSES:
+            choices = ", ".join(LIST_STATUSES)
+            raise InvalidRequestError(f"status must be one of {choices}; got {status!r}")
         machine = self._machine()
-        counts = machine.stats(_now_ms())
+        now = _now_ms()
+        counts = machine.stats(now)
+        if status == DELAYED_STATUS:
+            return counts, machine.delayed_jobs(now, type=type or None, offset=offset, limit=limit)
+        wanted = JobStatus(status) if status else None
         return counts, machine.jobs(status=wanted, type=type or None, offset=offset, limit=limit)
 
-    def get_job(self, job_id: str) -> tuple[Job, str]:
-        """The job and the status to show (dead letters are looked up too, at O(n))."""
+    def get_job(self, job_id: str) -> tuple[Job, str, DeadLetter | None]:
+        """The job, the status to show, and for a dead letter its record (reason, time)."""
         machine = self._machine()
         job = machine.job(job_id)
         if job is not None:
-            return job, job.status.value
-        for dead in machine.dead_letters():
-            if dead.job.id == job_id:
-                return dead.job, DEAD_LETTER_STATUS
+            return job, job.status.value, None
+        dead = machine.dead_letter(job_id)
+        if dead is not None:
+            return dead.job, DEAD_LETTER_STATUS, dead
         raise JobNotFoundError(f"no job {job_id}")
 
     def dead_letters(self, offset: int, limit: int | None) -> tuple[list[DeadLetter], int]:

@@ -187,8 +187,7 @@ class RestApi:
 
     async def get_job(self, request: Request) -> Response:
         self._queue(request)
-        job, status = self.ops.get_job(request.path_params["id"])
-        return json_response(job_reply(job, status))
+        return json_response(job_reply(*self.ops.get_job(request.path_params["id"])))
 
     async def stats(self, request: Request) -> Response:
         self._queue(request)

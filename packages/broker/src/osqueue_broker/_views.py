@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from msgspec import UNSET
 from osqueue_core import QueueCounts
 from osqueue_types import DEFAULT_MAX_ATTEMPTS, ClaimedJob, DeadLetter, Job, NewJob
 
@@ -65,7 +66,7 @@ def list_reply(counts: QueueCounts, jobs: list[Job], address: str, heartbeat: in
     )
 
 
-def job_reply(job: Job, status: str | None = None) -> JobReply:
+def job_reply(job: Job, status: str | None = None, dead: DeadLetter | None = None) -> JobReply:
     return JobReply(
         id=job.id,
         status=status or job.status.value,
@@ -79,6 +80,8 @@ def job_reply(job: Job, status: str | None = None) -> JobReply:
         run_at=job.run_at,
         priority=job.priority,
         last_error=job.last_error,
+        dead_reason=dead.reason if dead is not None else UNSET,
+        dead_at=dead.dead_at if dead is not None else UNSET,
     )
 
 

@@ -188,6 +188,9 @@ class JobReply(msgspec.Struct, rename="camel", omit_defaults=True):
     run_at: int | UnsetType = UNSET
     priority: int | UnsetType = UNSET
     last_error: str | UnsetType = UNSET
+    # Only for a dead letter read by id (status "dead_letter"): why and when it was dead-lettered.
+    dead_reason: str | UnsetType = UNSET
+    dead_at: int | UnsetType = UNSET
 
 
 class ListJobsReply(StatsReply):

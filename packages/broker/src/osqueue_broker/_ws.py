@@ -228,8 +228,7 @@ class WebSocketRpc:
         return w.FailJobReply(dead_lettered=dead)
 
     async def _get_job(self, p: w.GetJobParams) -> w.JobReply:
-        job, status = self.ops.get_job(p.job_id)
-        return job_reply(job, status)
+        return job_reply(*self.ops.get_job(p.job_id))
 
     async def _get_stats(self, p: w.QueueParams) -> w.StatsReply:
         return stats_reply(self.ops.stats(), self.ops.address, self.ops.broker_heartbeat())

@@ -127,7 +127,7 @@ class GetStatsRequest(_message.Message):
     def __init__(self, queue: _Optional[str] = ...) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ("total", "unclaimed", "in_progress", "broker_address", "completed_total", "delayed", "dead_letters")
+    __slots__ = ("total", "unclaimed", "in_progress", "broker_address", "completed_total", "delayed", "dead_letters", "broker_heartbeat")
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     UNCLAIMED_FIELD_NUMBER: _ClassVar[int]
     IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +135,7 @@ class GetStatsResponse(_message.Message):
     COMPLETED_TOTAL_FIELD_NUMBER: _ClassVar[int]
     DELAYED_FIELD_NUMBER: _ClassVar[int]
     DEAD_LETTERS_FIELD_NUMBER: _ClassVar[int]
+    BROKER_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     total: int
     unclaimed: int
     in_progress: int
@@ -142,7 +143,8 @@ class GetStatsResponse(_message.Message):
     completed_total: int
     delayed: int
     dead_letters: int
-    def __init__(self, total: _Optional[int] = ..., unclaimed: _Optional[int] = ..., in_progress: _Optional[int] = ..., broker_address: _Optional[str] = ..., completed_total: _Optional[int] = ..., delayed: _Optional[int] = ..., dead_letters: _Optional[int] = ...) -> None: ...
+    broker_heartbeat: int
+    def __init__(self, total: _Optional[int] = ..., unclaimed: _Optional[int] = ..., in_progress: _Optional[int] = ..., broker_address: _Optional[str] = ..., completed_total: _Optional[int] = ..., delayed: _Optional[int] = ..., dead_letters: _Optional[int] = ..., broker_heartbeat: _Optional[int] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
     __slots__ = ("status", "type", "offset", "limit", "queue")
@@ -159,7 +161,7 @@ class ListJobsRequest(_message.Message):
     def __init__(self, status: _Optional[str] = ..., type: _Optional[str] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., queue: _Optional[str] = ...) -> None: ...
 
 class JobInfo(_message.Message):
-    __slots__ = ("id", "status", "payload", "type", "worker_id", "created_at", "attempts", "max_attempts", "heartbeat", "run_at", "priority", "last_error")
+    __slots__ = ("id", "status", "payload", "type", "worker_id", "created_at", "attempts", "max_attempts", "heartbeat", "run_at", "priority", "last_error", "dead_reason", "dead_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
@@ -172,6 +174,8 @@ class JobInfo(_message.Message):
     RUN_AT_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DEAD_REASON_FIELD_NUMBER: _ClassVar[int]
+    DEAD_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     status: str
     payload: bytes
@@ -184,10 +188,12 @@ class JobInfo(_message.Message):
     run_at: int
     priority: int
     last_error: str
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., payload: _Optional[bytes] = ..., type: _Optional[str] = ..., worker_id: _Optional[str] = ..., created_at: _Optional[int] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., heartbeat: _Optional[int] = ..., run_at: _Optional[int] = ..., priority: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+    dead_reason: str
+    dead_at: int
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., payload: _Optional[bytes] = ..., type: _Optional[str] = ..., worker_id: _Optional[str] = ..., created_at: _Optional[int] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., heartbeat: _Optional[int] = ..., run_at: _Optional[int] = ..., priority: _Optional[int] = ..., last_error: _Optional[str] = ..., dead_reason: _Optional[str] = ..., dead_at: _Optional[int] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
-    __slots__ = ("jobs", "total", "unclaimed", "in_progress", "completed_total", "broker_address", "delayed", "dead_letters")
+    __slots__ = ("jobs", "total", "unclaimed", "in_progress", "completed_total", "broker_address", "delayed", "dead_letters", "broker_heartbeat")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     UNCLAIMED_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +202,7 @@ class ListJobsResponse(_message.Message):
     BROKER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     DELAYED_FIELD_NUMBER: _ClassVar[int]
     DEAD_LETTERS_FIELD_NUMBER: _ClassVar[int]
+    BROKER_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[JobInfo]
     total: int
     unclaimed: int
@@ -204,7 +211,8 @@ class ListJobsResponse(_message.Message):
     broker_address: str
     delayed: int
     dead_letters: int
-    def __init__(self, jobs: _Optional[_Iterable[_Union[JobInfo, _Mapping]]] = ..., total: _Optional[int] = ..., unclaimed: _Optional[int] = ..., in_progress: _Optional[int] = ..., completed_total: _Optional[int] = ..., broker_address: _Optional[str] = ..., delayed: _Optional[int] = ..., dead_letters: _Optional[int] = ...) -> None: ...
+    broker_heartbeat: int
+    def __init__(self, jobs: _Optional[_Iterable[_Union[JobInfo, _Mapping]]] = ..., total: _Optional[int] = ..., unclaimed: _Optional[int] = ..., in_progress: _Optional[int] = ..., completed_total: _Optional[int] = ..., broker_address: _Optional[str] = ..., delayed: _Optional[int] = ..., dead_letters: _Optional[int] = ..., broker_heartbeat: _Optional[int] = ...) -> None: ...
 
 class SubmitJobsRequest(_message.Message):
     __slots__ = ("jobs", "queue")
