@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from osqueue_types import (
     JobStatus,
     PayloadTooLargeError,
     PayloadValidationError,
+    TransportConfigError,
     TransportConnectionError,
 )
 from websockets.asyncio.server import ServerConnection, serve
@@ -126,6 +128,118 @@ async def test_submit_many_list_and_filters(client: OsqueueClient) -> None:
     claimed = await client.claim("w", limit=10)
     assert [job.id for job in claimed] == [ids[1], ids[0]]
     assert len((await client.list_jobs(status=JobStatus.IN_PROGRESS)).jobs) == 2
+
+
+async def test_the_delayed_filter(client: OsqueueClient) -> None:
+    ready = await client.submit("a", 0)
+    later = await client.submit_many([JobSpec("a" if n % 2 else "b", n, delay=3600) for n in range(5)])
+    retried = await client.submit("b", "retried")
+    await client.claim("w", "b")
+    await client.fail(retried, "w", "later", retry_delay=3600)
+
+    listing = await client.list_jobs(status="delayed")
+    assert [job.id for job in listing.jobs] == [*later, retried]  # queue order
+    assert (listing.total, listing.unclaimed, listing.delayed) == (7, 7, 6)
+    assert all(job.status == JobStatus.UNCLAIMED and job.run_at for job in listing.jobs)
+    paged = await client.list_jobs(status="delayed", offset=1, limit=2)
+    assert [job.id for job in paged.jobs] == later[1:3]
+    typed = await client.list_jobs(status="delayed", type="b", offset=1)
+    assert [job.id for job in typed.jobs] == [later[2], later[4], retried]
+    assert (await client.list_jobs(status="delayed", type="c")).jobs == []
+    assert ready in [job.id for job in (await client.list_jobs(status=JobStatus.UNCLAIMED)).jobs]
+    with pytest.raises(InvalidRequestError, match="delayed"):
+        await client.list_jobs(status="dead_letter")
+
+
+async def test_a_dead_letter_read_by_id_says_why_and_when(client: OsqueueClient) -> None:
+    job_id = await client.submit("t", {"x": 1}, max_attempts=1)
+    (job,) = await client.claim("w")
+    live = await client.get_job(job_id)
+    assert (live.dead_reason, live.dead_at) == (None, None)
+    before = int(time.time() * 1000)
+    assert await client.fail(job.id, "w", "boom")
+    dead = await client.get_job(job_id)
+    (letter,) = (await client.dead_letters()).dead_letters
+    assert (dead.status, dead.dead_reason, dead.dead_at, dead.last_error) == (
+        "dead_letter",
+        "max attempts reached",
+        letter.dead_at,
+        "boom",
+    )
+    assert dead.dead_at is not None and before <= dead.dead_at <= time.time() * 1000
+    # The listing's jobs leave them out: the letter carries reason and time itself.
+    assert (letter.reason, letter.job.dead_reason, letter.job.dead_at) == ("max attempts reached", None, None)
+
+
+async def test_stats_carry_the_leaders_heartbeat_and_state_is_queue_json(
+    client: OsqueueClient, broker: BrokerServer
+) -> None:
+    job_id = await client.submit("t", {"k": "v"})
+    stats = await client.stats()
+    state = msgspec.json.decode(await client.state())
+    assert stats.broker_address == broker.address == state["broker"]
+    assert 0 < stats.broker_heartbeat <= state["brokerHeartbeat"] <= time.time() * 1000
+    assert (await client.list_jobs()).broker_heartbeat >= stats.broker_heartbeat
+    assert [job["id"] for job in state["jobs"]] == [job_id]
+    async with client.stream_state() as chunks:
+        streamed = b"".join([chunk async for chunk in chunks])
+    assert msgspec.json.decode(streamed)["jobs"] == state["jobs"]
+
+
+async def test_the_raw_state_of_a_large_queue_streams_in_chunks(client: OsqueueClient) -> None:
+    await client.submit_many([JobSpec("t", {"n": n, "pad": "x" * 200}) for n in range(1000)])
+    sizes = []
+    async with client.stream_state() as chunks:
+        async for chunk in chunks:
+            sizes.append(len(chunk))
+    assert sum(sizes) > 200_000 and len(sizes) > 1
+
+
+async def test_state_follows_a_standby_to_the_leader(
+    start_broker: StartBroker, transport: TransportName
+) -> None:
+    leader = await start_broker()
+    standby = await start_broker(storage=leader.storage)
+    async with OsqueueClient(standby.url, transport=transport) as client:
+        assert msgspec.json.decode(await client.state())["broker"] == leader.address
+        assert client.broker_url == leader.url
+
+
+async def test_every_call_after_aclose_raises(make_client: MakeClient, transport: TransportName) -> None:
+    client = make_client()
+    await client.submit("t", 1)
+    await client.aclose()
+    await client.aclose()  # a second aclose is a no-op
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: client.submit("t", 2),
+        lambda: client.claim("w"),
+        client.stats,
+        client.list_jobs,
+        client.connect,
+        client.reconnect,
+        client.state,
+    ]
+    for call in calls:
+        with pytest.raises(TransportConnectionError, match="this OsqueueClient is closed; create a new one"):
+            await call()
+    with pytest.raises(TransportConnectionError, match="this OsqueueClient is closed"):
+        async with client.stream_state():
+            pass
+    if transport == "ws":
+        # No socket was opened again behind the closed client's back.
+        assert isinstance(client._transport, WebSocketTransport) and client._transport._session is None
+
+
+async def test_a_call_in_flight_when_the_client_closes_raises(
+    make_client: MakeClient, transport: TransportName
+) -> None:
+    client = make_client()
+    await client.connect()
+    parked = asyncio.create_task(client.claim("w", wait=5))
+    await asyncio.sleep(0.2)
+    await client.aclose()
+    with pytest.raises(TransportConnectionError, match="this OsqueueClient is closed"):
+        await asyncio.wait_for(parked, 10)
 
 
 async def test_claim_by_type(client: OsqueueClient) -> None:
@@ -220,6 +334,10 @@ async def test_auth(start_broker: StartBroker, transport: TransportName) -> None
                 async with OsqueueClient(broker.url, transport=transport, auth_token=token) as bad:
                     await bad.complete_many([job.id], "w")
         assert (await good.complete_many([job.id], "w")).completed == [job.id]
+        assert msgspec.json.decode(await good.state())["completedTotal"] == 1
+        async with OsqueueClient(broker.url, transport=transport, auth_token="wrong") as bad:
+            with pytest.raises(AuthError):
+                await bad.state()
 
 
 async def test_idempotency_key(client: OsqueueClient) -> None:
@@ -471,6 +589,8 @@ async def test_custom_transport(broker: BrokerServer) -> None:
         (job,) = await client.claim("w")
         await client.complete(job.id, "w")
         assert (await client.complete_many([job.id], "w")).not_found == [job.id]
+        with pytest.raises(TransportConfigError, match="CountingTransport does not fetch the raw state"):
+            await client.state()
     assert counting.methods == ["submitJob", "claimJob", "completeJob", "completeJobs"]
 
 
@@ -486,6 +606,8 @@ async def test_sync_client(broker: BrokerServer, transport: TransportName) -> No
             assert client.stats().completed_total == 1
             assert client.complete_many([job.id, "nope"], "w").not_found == [job.id, "nope"]
             assert [j.type for j in client.list_jobs().jobs] == ["other"]
+            assert client.stats().broker_heartbeat > 0
+            assert [job["type"] for job in msgspec.json.decode(client.state())["jobs"]] == ["other"]
             with pytest.raises(JobNotFoundError):
                 client.get_job(job_id)
             # One client shared by many threads, as in a threaded WSGI server.

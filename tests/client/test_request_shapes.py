@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import httpx
@@ -291,6 +291,52 @@ async def test_an_undecodable_answer_body_is_a_transport_request_error(
     assert caught.value.method in ("GET", "POST")
     assert caught.value.path in ("/v1/stats", "/osqueue.v1.QueueService/GetStats")
     assert isinstance(caught.value.__cause__, httpx.DecodingError)
+
+
+async def test_state_is_a_get_of_state_with_the_token_and_the_queue() -> None:
+    seen: list[tuple[str, str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, str(request.url), request.headers.get("authorization")))
+        return httpx.Response(200, content=b'{"jobs":[]}')
+
+    async with connect_client(handler, queue="emails") as client:
+        assert await client.state() == b'{"jobs":[]}'
+    assert seen == [("GET", f"{BROKER}/state?queue=emails", "Bearer s3cret")]
+
+
+class _BrokenBody(httpx.AsyncByteStream):
+    """A body that breaks off after its first chunk."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b'{"jobs":['
+        raise httpx.ReadError("connection reset")
+
+
+async def test_state_that_breaks_off_mid_body_is_a_connection_error_not_retried() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(200, stream=_BrokenBody())
+
+    transport = RestTransport(http=mock_http(handler))
+    client = OsqueueClient(BROKER, transport=transport, failover_deadline=5)
+    async with client, client.stream_state() as chunks:
+        assert await anext(chunks) == b'{"jobs":['
+        with pytest.raises(TransportConnectionError, match="ReadError"):
+            await anext(chunks)
+    assert calls == 1
+
+
+async def test_state_error_answers_are_typed_errors() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"_tag": "AuthError", "message": "missing token"})
+
+    async with rest_client(handler) as client:
+        with pytest.raises(AuthError, match="missing token"):
+            await client.state()
 
 
 def test_sync_client_calls_after_close_raise_a_typed_error() -> None:

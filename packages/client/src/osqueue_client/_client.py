@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
@@ -62,6 +63,7 @@ DEFAULT_FAILOVER_DEADLINE = 30.0
 
 TransportName = Literal["connect", "rest", "ws"]
 DeadLetterSelection = Sequence[str] | Literal["all"]
+CLOSED_MESSAGE = "this OsqueueClient is closed; create a new one"
 
 
 class OsqueueClient:
@@ -87,6 +89,8 @@ class OsqueueClient:
       is. Likewise an id in `not_found` after a retried complete_many.
     - requeue / delete dead letters: only when the broker said it did not apply them (not the
       leader, shutting down), because a blind retry could touch letters that arrived since.
+
+    After `aclose()` every call raises `TransportConnectionError`.
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class OsqueueClient:
         self._queue = queue
         self._timeout = to_seconds(timeout)
         self._failover_deadline = to_seconds(failover_deadline)
+        self._closed = False
 
     @property
     def broker_url(self) -> str | None:
@@ -144,6 +149,10 @@ class OsqueueClient:
         await self.connect()
 
     async def aclose(self) -> None:
+        """Release the connections; every call afterwards raises `TransportConnectionError`."""
+        if self._closed:
+            return
+        self._closed = True
         await self._transport.aclose()
         if self._discovery is not None:
             await self._discovery.aclose()
@@ -262,7 +271,10 @@ class OsqueueClient:
         offset: int = 0,
         limit: int | None = None,
     ) -> JobList:
-        """Jobs in queue order, optionally of one status and type, with the queue's counters."""
+        """Jobs in queue order, optionally of one status and type, with the queue's counters.
+
+        `status` is "unclaimed" (delayed jobs included), "in_progress", or "delayed" (unclaimed
+        jobs whose `run_at` is still ahead, read from the broker's index of delayed jobs)."""
         call = ListJobs(
             status=None if status is None else str(status),
             type=type,
@@ -273,7 +285,8 @@ class OsqueueClient:
         return await self._call(call)
 
     async def get_job(self, job_id: JobId) -> JobInfo:
-        """One job, unclaimed or in progress; `JobNotFoundError` once it is done or unknown."""
+        """One job, unclaimed, in progress or dead-lettered (status "dead_letter", with
+        `dead_reason` and `dead_at`); `JobNotFoundError` once it is done or unknown."""
         return await self._call(GetJob(job_id=job_id, queue=self._queue))
 
     async def dead_letters(self, offset: int = 0, limit: int | None = None) -> DeadLetterList:
@@ -288,6 +301,33 @@ class OsqueueClient:
         """Drop dead letters (these ids, or "all") for good; returns how many."""
         ids, every = _selection(job_ids)
         return (await self._call(DeleteDeadLetters(job_ids=ids, all=every, queue=self._queue))).count
+
+    # --- raw state -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def stream_state(self) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The queue's raw state (queue.json as last written) from the leader's `GET /state`, in
+        chunks as they arrive, without holding it all in memory:
+
+            async with client.stream_state() as chunks:
+                async for chunk in chunks:
+                    ...
+
+        An HTTP route whatever the transport (the token is sent as for other calls). Opening it
+        follows the leader and fails over like a read; a failure once the body flows raises
+        `TransportConnectionError` and is not retried."""
+        async with AsyncExitStack() as stack:
+
+            def open_state(url: str) -> Awaitable[AsyncIterator[bytes]]:
+                opening = self._transport.stream_state(url, self._queue, self._timeout)
+                return stack.enter_async_context(opening)
+
+            yield await self._with_failover(open_state, retry_when_ambiguous=True)
+
+    async def state(self) -> bytes:
+        """The queue's raw state (queue.json as last written), whole; see `stream_state`."""
+        async with self.stream_state() as chunks:
+            return b"".join([chunk async for chunk in chunks])
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -318,6 +358,7 @@ class OsqueueClient:
         give_up_at: float | None = None
         followed_leader = False
         while True:
+            self._check_open()
             url: str | None = None
             try:
                 url = self._url or await self._discover()
@@ -334,6 +375,7 @@ class OsqueueClient:
                         followed_leader = True
                         continue
             except (TransportConnectionError, DiscoveryError, EngineStateError) as exc:
+                self._check_open()  # closed while the call was in flight
                 if isinstance(exc, TransportConnectionError) and not retry_when_ambiguous:
                     raise
                 error = exc
@@ -349,6 +391,10 @@ class OsqueueClient:
                 raise error
             # The last wait is cut short so that one more attempt lands right at the deadline.
             await asyncio.sleep(min(backoff.next_delay(), give_up_at - now))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise TransportConnectionError(CLOSED_MESSAGE)
 
     async def _discover(self) -> str:
         # The URL is only ever unknown when there is storage to discover it from.

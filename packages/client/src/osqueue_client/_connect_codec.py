@@ -117,6 +117,8 @@ def _job_info(job: pb.JobInfo) -> JobInfo:
         run_at=job.run_at or None,
         priority=job.priority,
         last_error=job.last_error or None,
+        dead_reason=job.dead_reason or None,
+        dead_at=job.dead_at or None,
     )
 
 
@@ -129,6 +131,7 @@ def _stats(answer: pb.GetStatsResponse | pb.ListJobsResponse) -> dict[str, Any]:
         "broker_address": answer.broker_address,
         "delayed": answer.delayed,
         "dead_letters": answer.dead_letters,
+        "broker_heartbeat": answer.broker_heartbeat,
     }
 
 

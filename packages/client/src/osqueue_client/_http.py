@@ -1,16 +1,75 @@
-"""What the REST and Connect transports share: one persistent httpx client and its error mapping."""
+"""What the REST and Connect transports share: one persistent httpx client and its error mapping,
+and the raw state (`GET /state`), which every built-in transport fetches over HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from urllib.parse import urlencode
+
 import httpx
-from osqueue_types import TransportConfigError, TransportConnectionError, TransportRequestError
+from osqueue_types import (
+    DEFAULT_QUEUE,
+    TransportConfigError,
+    TransportConnectionError,
+    TransportRequestError,
+)
 
 from ._errors import error_from_http_body
 from ._transport import Transport
 
 _HEALTH = "/healthz"
+STATE_PATH = "/state"
 # Enough keep-alive connections for a busy worker pool on one client.
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0)
+
+
+@contextmanager
+def http_errors(method: str, url: str, timeout: float) -> Iterator[None]:
+    """httpx's exceptions as the typed errors of the `Transport` contract."""
+    try:
+        yield
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise TransportConfigError(f"bad broker URL {url!r}: {exc}") from exc
+    except httpx.TimeoutException as exc:
+        raise TransportConnectionError(f"{method} {url}: no answer within {timeout:g}s") from exc
+    except httpx.TransportError as exc:
+        raise TransportConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+    except httpx.DecodingError as exc:
+        # The answer came but its body could not be decoded (a bad Content-Encoding): a
+        # broken answer like any other, not a connection failure to retry.
+        path = httpx.URL(url).path
+        raise TransportRequestError(
+            f"{method} {url}: malformed answer: {exc}", method=method, path=path
+        ) from exc
+
+
+@asynccontextmanager
+async def stream_state(
+    http: httpx.AsyncClient, headers: dict[str, str], broker_url: str, queue: str, timeout: float
+) -> AsyncIterator[AsyncIterator[bytes]]:
+    """`GET /state` of `broker_url`: the body in chunks as it arrives, once the broker answered 200;
+    any other answer raises the typed error it names (a standby's NotLeaderError among them)."""
+    url = broker_url + STATE_PATH
+    if queue != DEFAULT_QUEUE:
+        url += "?" + urlencode({"queue": queue})
+    with http_errors("GET", url, timeout):
+        request = http.build_request("GET", url, headers=headers, timeout=timeout)
+        response = await http.send(request, stream=True)
+    try:
+        if response.status_code != 200:
+            with http_errors("GET", url, timeout):
+                body = await response.aread()
+            raise error_from_http_body(body, status=response.status_code, method="GET", path=STATE_PATH)
+        yield _chunks(response, url, timeout)
+    finally:
+        await response.aclose()
+
+
+async def _chunks(response: httpx.Response, url: str, timeout: float) -> AsyncIterator[bytes]:
+    with http_errors("GET", url, timeout):
+        async for chunk in response.aiter_bytes():
+            yield chunk
 
 
 class HttpTransport(Transport):
@@ -20,6 +79,7 @@ class HttpTransport(Transport):
     def __init__(self, *, auth_token: str | None = None, http: httpx.AsyncClient | None = None) -> None:
         self._http = http if http is not None else httpx.AsyncClient(limits=_LIMITS)
         self._auth = {"authorization": f"Bearer {auth_token}"} if auth_token else {}
+        self._closed = False
 
     async def _send(
         self,
@@ -30,21 +90,9 @@ class HttpTransport(Transport):
         headers: dict[str, str],
         timeout: float,
     ) -> httpx.Response:
-        try:
+        self._check_open()
+        with http_errors(method, url, timeout):
             return await self._http.request(method, url, content=content, headers=headers, timeout=timeout)
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise TransportConfigError(f"bad broker URL {url!r}: {exc}") from exc
-        except httpx.TimeoutException as exc:
-            raise TransportConnectionError(f"{method} {url}: no answer within {timeout:g}s") from exc
-        except httpx.TransportError as exc:
-            raise TransportConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-        except httpx.DecodingError as exc:
-            # The answer came but its body could not be decoded (a bad Content-Encoding): a
-            # broken answer like any other, not a connection failure to retry.
-            path = httpx.URL(url).path
-            raise TransportRequestError(
-                f"{method} {url}: malformed answer: {exc}", method=method, path=path
-            ) from exc
 
     async def connect(self, broker_url: str, timeout: float) -> None:
         # /healthz answers without auth; it proves the broker is there and warms a connection.
@@ -54,5 +102,16 @@ class HttpTransport(Transport):
                 response.content, status=response.status_code, method="GET", path=_HEALTH
             )
 
+    def stream_state(
+        self, broker_url: str, queue: str, timeout: float
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        self._check_open()
+        return stream_state(self._http, self._auth, broker_url, queue, timeout)
+
     async def aclose(self) -> None:
+        self._closed = True
         await self._http.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise TransportConnectionError(f"this {type(self).__name__} is closed")

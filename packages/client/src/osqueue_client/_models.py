@@ -27,6 +27,9 @@ class QueueStats(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     # Unclaimed jobs that are not claimable yet (submitted with a delay or waiting to retry).
     delayed: int = 0
     dead_letters: int = 0
+    # When the leader last refreshed its lease (the state's brokerHeartbeat, ms since the
+    # epoch); 0 when unknown (a broker that does not report it).
+    broker_heartbeat: int = 0
 
 
 class JobInfo(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
@@ -46,6 +49,10 @@ class JobInfo(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     run_at: int | None = None
     priority: int = 0
     last_error: str | None = None
+    # For a dead letter read with `get_job` (status "dead_letter"): why and when (ms since the
+    # epoch) it was dead-lettered; None for a job still in the queue.
+    dead_reason: str | None = None
+    dead_at: int | None = None
 
 
 class JobList(QueueStats, frozen=True, kw_only=True):

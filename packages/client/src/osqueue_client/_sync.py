@@ -211,3 +211,7 @@ class SyncOsqueueClient:
 
     def delete_dead_letters(self, job_ids: DeadLetterSelection) -> int:
         return self._run(self._client.delete_dead_letters(job_ids))
+
+    def state(self) -> bytes:
+        """The queue's raw state (queue.json as last written), whole."""
+        return self._run(self._client.state())

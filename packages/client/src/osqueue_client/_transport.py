@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
+
+from osqueue_types import TransportConfigError
 
 from ._calls import Call
 
@@ -22,6 +26,7 @@ class Transport(abc.ABC):
       `TransportRequestError`.
     - A broker that cannot be reached, a connection lost mid-request, or a timeout raises
       `TransportConnectionError`: the client then retries (elsewhere, after discovery).
+    - Once `aclose` has run, every method raises `TransportConnectionError`.
     """
 
     @abc.abstractmethod
@@ -30,6 +35,15 @@ class Transport(abc.ABC):
     async def connect(self, broker_url: str, timeout: float) -> None:  # noqa: B027 - optional hook
         """Check that the broker answers and open (or re-open) the connection to it now rather
         than on the first call; raise as `call` does."""
+
+    def stream_state(
+        self, broker_url: str, queue: str, timeout: float
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """`GET /state` of the broker at `broker_url` (an HTTP route whatever the transport):
+        entering sends the request and raises as `call` does unless the answer is 200; inside,
+        the body's chunks as they arrive. Optional: without it `OsqueueClient.state()` raises
+        `TransportConfigError`."""
+        raise TransportConfigError(f"{type(self).__name__} does not fetch the raw state (GET /state)")
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the transport is not used afterwards."""

@@ -2,7 +2,8 @@
 
 Requests carry ids, so many are in flight at once and answers come in any order. When the
 socket drops, every request waiting on it fails with `TransportConnectionError` (the client
-retries what is safe to retry) and the next call opens a new socket.
+retries what is safe to retry) and the next call opens a new socket. The raw state
+(`GET /state`) is plain HTTP: it goes through an httpx client opened on first use.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
+import httpx
 import msgspec
 from osqueue_types import TransportConfigError, TransportConnectionError, TransportRequestError
 from websockets.asyncio.client import ClientConnection, connect
@@ -19,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, W
 
 from ._calls import Call, reply_type
 from ._errors import error_from_answer, error_from_http_body
+from ._http import stream_state
 from ._transport import Transport
 
 R = TypeVar("R")
@@ -97,6 +102,8 @@ class WebSocketTransport(Transport):
         self._session: _Session | None = None
         self._opening = asyncio.Lock()
         self._ids = itertools.count()
+        self._http: httpx.AsyncClient | None = None  # for GET /state only
+        self._closed = False
 
     async def call(self, broker_url: str, request: Call[R], timeout: float) -> R:
         try:
@@ -129,13 +136,29 @@ class WebSocketTransport(Transport):
         async with self._opening:
             await self._replace_session(broker_url, timeout)
 
+    def stream_state(
+        self, broker_url: str, queue: str, timeout: float
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        self._check_open()
+        if self._http is None:
+            self._http = httpx.AsyncClient()
+        return stream_state(self._http, self._headers, broker_url, queue, timeout)
+
     async def aclose(self) -> None:
         async with self._opening:
+            self._closed = True
             if self._session is not None:
                 await self._session.close()
                 self._session = None
+            if self._http is not None:
+                await self._http.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise TransportConnectionError(f"this {type(self).__name__} is closed")
 
     async def _session_for(self, broker_url: str, timeout: float) -> _Session:
+        self._check_open()
         session = self._session
         if session is not None and session.open and session.broker_url == broker_url:
             return session
@@ -146,6 +169,8 @@ class WebSocketTransport(Transport):
             return await self._replace_session(broker_url, timeout)
 
     async def _replace_session(self, broker_url: str, timeout: float) -> _Session:
+        # Under `_opening`: a call that waited for the lock while aclose() ran opens nothing.
+        self._check_open()
         if self._session is not None:
             # Requests still waiting on the old socket fail and are retried by the client.
             await self._session.close()
