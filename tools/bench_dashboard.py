@@ -4,10 +4,11 @@
     uv run python tools/bench_dashboard.py --jobs 20000 --rounds 10
 
 Starts an in-memory broker and the dashboard on free ports in this process, fills the queue
-through the client (batches of 1,000, a tenth of them claimed so the in-progress listing is
-not empty), then times each page end to end over HTTP (dashboard -> client -> broker and back)
-and prints the median and the slowest round per page. The target is a jobs page under 300 ms
-at 100,000 jobs.
+through the client (batches of 1,000; every tenth job delayed by an hour, so the delayed
+listing has jobs spread over the whole queue; a tenth of the jobs claimed, so the in-progress
+listing is not empty), then times each page end to end over HTTP (dashboard -> client ->
+broker and back) and prints the median and the slowest round per page. The target is a jobs
+page under 300 ms at 100,000 jobs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from osqueue_storage import MemoryBackend
 
 BATCH = 1000
 TYPES = ["email:send", "image:resize", "report:build", "webhook:deliver"]
+DELAY_EVERY = 10  # every tenth job waits an hour
+DELAY_S = 3600
 
 
 async def fill(client: OsqueueClient, jobs: int) -> str:
@@ -33,7 +36,11 @@ async def fill(client: OsqueueClient, jobs: int) -> str:
     first_id = ""
     for start in range(0, jobs, BATCH):
         specs = [
-            JobSpec(TYPES[n % len(TYPES)], {"n": n, "to": f"user{n}@example.com"})
+            JobSpec(
+                TYPES[n % len(TYPES)],
+                {"n": n, "to": f"user{n}@example.com"},
+                delay=DELAY_S if n % DELAY_EVERY == DELAY_EVERY - 1 else None,
+            )
             for n in range(start, min(jobs, start + BATCH))
         ]
         ids = await client.submit_many(specs)
@@ -41,7 +48,9 @@ async def fill(client: OsqueueClient, jobs: int) -> str:
     claimed = 0
     while claimed < jobs // 10:
         claimed += len(await client.claim("bench-worker", limit=min(1000, jobs // 10 - claimed)))
-    print(f"filled {jobs:,} jobs ({claimed:,} in progress) in {time.perf_counter() - started:.1f} s")
+    delayed = (await client.stats()).delayed
+    elapsed = time.perf_counter() - started
+    print(f"filled {jobs:,} jobs ({claimed:,} in progress, {delayed:,} delayed) in {elapsed:.1f} s")
     return first_id
 
 
@@ -72,12 +81,18 @@ async def main(jobs: int, rounds: int) -> None:
             await asyncio.sleep(0.02)
         url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
         last_page = max(1, -(-jobs // 50))
+        last_delayed_page = max(1, -(-(jobs // DELAY_EVERY) // 50))
         pages = [
             ("overview", "/"),
             ("jobs, page 1", "/jobs"),
             (f"jobs, page {last_page // 2:,}", f"/jobs?page={last_page // 2}"),
             (f"jobs, page {last_page:,} (last)", f"/jobs?page={last_page}"),
             ("jobs, in progress", "/jobs?status=in_progress"),
+            ("jobs, delayed", "/jobs?status=delayed"),
+            (
+                f"jobs, delayed, last page ({last_delayed_page:,})",
+                f"/jobs?status=delayed&page={last_delayed_page}",
+            ),
             ("jobs, type filter, last page", f"/jobs?type=report:build&page={last_page // len(TYPES)}"),
             ("job detail", f"/jobs/{first_id}"),
             ("workers", "/workers"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -86,6 +87,10 @@ def test_pages_carry_security_headers_and_the_stream_starts_with_everything(http
     assert message["reset"] is True and message["ok"] is True
     assert isinstance(message["stats"], dict) and "completedTotal" in message["stats"]
     assert isinstance(message["samples"], list)
+    # The leader and its lease heartbeat come from the stats of every poll.
+    leader = message["leader"]
+    assert isinstance(leader, dict) and leader["address"] == message["stats"]["brokerAddress"]
+    assert isinstance(leader["heartbeatAgeMs"], int) and leader["heartbeatAge"].endswith(" ago")
     assert http.get("/jobs/not-a-job", headers=HTML).status_code == 404
 
 
@@ -129,6 +134,8 @@ def test_a_broker_token_stays_on_the_server(
             message = first_update(http)
             assert message["ok"] is False and "AuthError" in str(message["error"])
             assert http.get("/jobs", headers=HTML).status_code == 502
+            refused = http.get("/queue.json", headers=HTML)
+            assert refused.status_code == 502 and "AuthError" in refused.text
     finally:
         loop_thread.run(broker.stop())
 
@@ -137,16 +144,14 @@ def test_the_delayed_filter_pages_through_jobs_not_due_yet(
     loop_thread: LoopThread, start_dashboard: Callable[..., UvicornServer]
 ) -> None:
     from osqueue_broker import BrokerServer
-    from osqueue_dashboard._pages.jobs import DELAYED_SCAN_FIRST
     from osqueue_storage import MemoryBackend
 
-    # A broker of its own, so the counters are this test's. More ready jobs than the first
-    # chunk the dashboard reads, so the delayed ones are found past it.
+    # A broker of its own, so the counters are this test's; ready jobs ahead of the delayed ones.
     broker = BrokerServer(MemoryBackend(), "127.0.0.1", 0)
     loop_thread.run(broker.start())
     try:
         with SyncOsqueueClient(broker.url, transport="rest") as client:
-            client.submit_many(JobSpec("bulk", {"n": n}) for n in range(DELAYED_SCAN_FIRST + 100))
+            client.submit_many(JobSpec("bulk", {"n": n}) for n in range(200))
             later = client.submit_many(JobSpec("bulk", {"n": n}, delay=3600) for n in range(60))
             other = client.submit("other", {"n": 0}, delay=3600)
             client.claim("busy-worker", "bulk")
@@ -177,15 +182,23 @@ def test_the_delayed_filter_pages_through_jobs_not_due_yet(
         loop_thread.run(broker.stop())
 
 
-def test_a_dead_letters_detail_page_comes_from_one_lookup(
+def test_a_dead_letters_detail_page_says_why_and_since_when(
     http: httpx.Client, client: SyncOsqueueClient
 ) -> None:
     job_id = client.submit("detail-check", {"n": 1}, max_attempts=1)
     (claimed,) = client.claim("detail-worker", "detail-check")
     client.fail(claimed.id, "detail-worker", "KeyError: 'n'")
+    dead = client.get_job(job_id)
+    assert dead.dead_at is not None
     page = http.get(f"/jobs/{job_id}", headers=HTML)
     assert page.status_code == 200
     assert "badge badge-dead" in page.text and "KeyError: &#39;n&#39;" in page.text
+    assert "Reason: max attempts reached" in page.text
+    since = datetime.fromtimestamp(dead.dead_at / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert re.search(rf"<dt>Dead since</dt><dd><time [^>]*>{since} UTC</time> \([^)]* ago\)</dd>", page.text)
     assert 'action="/dead/requeue"' in page.text and 'action="/dead/delete"' in page.text
+    # A live job shows neither.
+    live = http.get(f"/jobs/{client.submit('detail-check', {'n': 2})}", headers=HTML).text
+    assert "Dead since" not in live and "Reason:" not in live
     client.delete_dead_letters([job_id])
     assert http.get(f"/jobs/{job_id}", headers=HTML).status_code == 404

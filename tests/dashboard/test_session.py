@@ -1,9 +1,10 @@
-"""Signed session cookies, producer form validation and the queue.json head parser."""
+"""Signed session cookies, producer form validation and the leader as the stats name it."""
 
 from __future__ import annotations
 
+from osqueue_client import QueueStats
 from osqueue_dashboard._forms import JobForm, validate
-from osqueue_dashboard._raw_state import parse_leader
+from osqueue_dashboard._leader import Leader
 from osqueue_dashboard._security import safe_next
 from osqueue_dashboard._session import SessionSigner
 
@@ -46,10 +47,24 @@ def test_producer_form_validation() -> None:
     assert validate(JobForm(payload="  ")).errors.keys() == {"payload"}
 
 
-def test_leader_from_the_head_of_queue_json() -> None:
-    head = b'{"broker":"10.0.0.5:8080","brokerHeartbeat":1706000000000,"jobs":[{"id":"x"'
-    leader = parse_leader(head)
+def test_leader_from_the_stats() -> None:
+    stats = QueueStats(
+        total=0,
+        unclaimed=0,
+        in_progress=0,
+        completed_total=0,
+        broker_address="10.0.0.5:8080",
+        broker_heartbeat=1706000000000,
+    )
+    leader = Leader.of(stats)
     assert (leader.address, leader.heartbeat) == ("10.0.0.5:8080", 1706000000000)
     assert leader.age_ms(1706000003000) == 3000
-    assert parse_leader(b'{"broker": null, "brokerHeartbeat": 0, "jobs": []}').address is None
-    assert parse_leader(b"").heartbeat is None
+    assert leader.as_json(1706000003000) == {
+        "address": "10.0.0.5:8080",
+        "heartbeatAgeMs": 3000,
+        "heartbeatAge": "3.0 s ago",
+    }
+    # A broker that does not report its heartbeat, or no stats yet.
+    unknown = Leader.of(QueueStats(total=0, unclaimed=0, in_progress=0, completed_total=0, broker_address=""))
+    assert (unknown.address, unknown.heartbeat, unknown.age_text(1)) == (None, None, "unknown")
+    assert Leader.of(None).as_json(1)["heartbeatAge"] == "unknown"

@@ -21,7 +21,6 @@ from starlette.staticfiles import StaticFiles
 from ._context import Dashboard, make_templates, render
 from ._monitor import Monitor
 from ._pages import dead, events, jobs, login, overview, producer, workers
-from ._raw_state import StateReader
 from ._security import LoginGate, SecurityHeaders
 from ._session import SessionSigner, SignedSessionMiddleware
 
@@ -121,10 +120,9 @@ def create_app(
             failover_deadline=CLIENT_FAILOVER_DEADLINE_S,
             queue=queue,
         )
-    state = StateReader(client, broker_url=broker_url, auth_token=auth_token)
     dashboard = Dashboard(
         client=client,
-        monitor=Monitor(client, state, poll_interval=poll_interval),
+        monitor=Monitor(client, poll_interval=poll_interval),
         templates=make_templates(),
         broker_url=broker_url,
         dashboard_token=dashboard_token,
@@ -138,7 +136,6 @@ def create_app(
             yield
         finally:
             await dashboard.monitor.stop()
-            await state.aclose()
             if dashboard.owns_client:
                 await dashboard.client.aclose()
 

@@ -2,7 +2,7 @@
 keeps the chart history, the activity log and the worker list, and wakes the live streams.
 
 However many browser tabs are open, the broker sees one stats call (plus one listing of the
-in-progress jobs) per interval.
+in-progress jobs) per interval. The stats also name the leader and its lease heartbeat.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from osqueue_types import JobNotFoundError, OsqueueError, TransportRequestError
 
 from ._activity import Activity, Fate, Snapshot, diff, estimate_submitted, vanished
 from ._history import History, make_sample
-from ._raw_state import Leader, StateReader
+from ._leader import Leader
 from ._workers import WorkerRegistry
 
 log = logging.getLogger("osqueue_dashboard")
@@ -28,11 +28,6 @@ MAX_TRACKED_IN_PROGRESS = 1000
 # Jobs that left in_progress whose fate is looked up per poll (one get_job call each).
 MAX_FATE_LOOKUPS = 25
 ACTIVITY_KEPT = 200
-# The leader's heartbeat comes from the head of queue.json, which the broker sends whole: read
-# it every few seconds, and less often when the file is large.
-LEADER_PROBE_INTERVAL_MS = 2000
-LEADER_PROBE_INTERVAL_LARGE_MS = 10_000
-LARGE_QUEUE_JOBS = 20_000
 MAX_TYPES_SEEN = 200
 
 
@@ -41,11 +36,8 @@ def now_ms() -> int:
 
 
 class Monitor:
-    def __init__(self, client: OsqueueClient, state: StateReader, *, poll_interval: float) -> None:
+    def __init__(self, client: OsqueueClient, *, poll_interval: float) -> None:
         self.client = client
-        self.state = state
-        self.leader = Leader(None, None)
-        self._leader_probed = 0
         self.poll_interval = poll_interval
         self.history = History()
         self.workers = WorkerRegistry()
@@ -71,9 +63,8 @@ class Monitor:
         return self.error is None and self.stats is not None
 
     def leader_view(self) -> Leader:
-        """The leader as of the last poll: stats name it even when the state head could not be read."""
-        address = self.stats.broker_address if self.stats else None
-        return Leader(address or self.leader.address, self.leader.heartbeat)
+        """The leader and its lease heartbeat as of the last poll that reached the broker."""
+        return Leader.of(self.stats)
 
     def types_seen(self) -> list[str]:
         return sorted(self._types)
@@ -173,11 +164,6 @@ class Monitor:
                     at, stats, submitted=submitted, completed=completed, elapsed_ms=at - self.polled_at
                 )
             )
-        large = stats.total + stats.dead_letters > LARGE_QUEUE_JOBS
-        if at - self._leader_probed >= (
-            LEADER_PROBE_INTERVAL_LARGE_MS if large else LEADER_PROBE_INTERVAL_MS
-        ):
-            await self._probe_leader(at)
         if previous is None or self.error is not None or self._changed(previous, current):
             self.version += 1
         self._snapshot = current
@@ -185,14 +171,6 @@ class Monitor:
         self.polled_at = at
         self.error = None
         self._wake()
-
-    async def _probe_leader(self, at: int) -> None:
-        self._leader_probed = at
-        try:
-            self.leader = await self.state.leader()
-        except OsqueueError as exc:
-            log.debug("could not read the leader from /state: %s", exc)
-            self.leader = Leader(None, None)
 
     @staticmethod
     def _changed(previous: Snapshot, current: Snapshot) -> bool:

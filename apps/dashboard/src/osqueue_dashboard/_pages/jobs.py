@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from osqueue_client import JobInfo, OsqueueClient, QueueStats
-from osqueue_types import InvalidRequestError, JobNotFoundError, JobStatus
+from osqueue_client import JobInfo, QueueStats
+from osqueue_types import InvalidRequestError, JobNotFoundError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .._context import get_dashboard, render
-from .._format import is_delayed
-from .._monitor import now_ms
 from .._params import page_number
 
 PAGE_SIZE = 50
@@ -25,10 +23,6 @@ STATUSES = [
     (DELAYED, "Delayed"),
     ("in_progress", "In progress"),
 ]
-# The broker lists jobs by status unclaimed or in_progress only: delayed ones (unclaimed, not
-# due yet) are picked out here from the unclaimed jobs, read in growing chunks up to this size.
-DELAYED_SCAN_FIRST = 1_000
-DELAYED_SCAN_MAX = 25_000
 
 
 def _matching(stats: QueueStats, status: str, job_type: str) -> int | None:
@@ -37,38 +31,6 @@ def _matching(stats: QueueStats, status: str, job_type: str) -> int | None:
         return None
     counts = {"": stats.total, "unclaimed": stats.unclaimed, DELAYED: stats.delayed}
     return {**counts, "in_progress": stats.in_progress}.get(status)
-
-
-async def _list_delayed(
-    client: OsqueueClient, job_type: str | None, offset: int, limit: int
-) -> tuple[QueueStats, list[JobInfo]]:
-    """Delayed jobs in queue order, from the `offset`-th on, at most `limit`, with the counters."""
-    now = now_ms()
-    matches: list[JobInfo] = []
-    skipped = scanned = 0
-    chunk = DELAYED_SCAN_FIRST
-    stats: QueueStats | None = None
-    while True:
-        listing = await client.list_jobs(
-            status=JobStatus.UNCLAIMED, type=job_type, offset=scanned, limit=chunk
-        )
-        if stats is None:
-            stats = listing
-        for job in listing.jobs:
-            if not is_delayed(job, now):
-                continue
-            if skipped < offset:
-                skipped += 1
-            else:
-                matches.append(job)
-        scanned += len(listing.jobs)
-        if len(matches) >= limit or len(listing.jobs) < chunk:
-            break
-        # Without a type filter the counters tell when every delayed job has been seen.
-        if job_type is None and skipped + len(matches) >= stats.delayed:
-            break
-        chunk = min(chunk * 2, DELAYED_SCAN_MAX)
-    return stats, matches[:limit]
 
 
 async def jobs(request: Request) -> Response:
@@ -83,22 +45,17 @@ async def jobs(request: Request) -> Response:
     matching: int | None = None
     error = None
     try:
-        # One row more than shown tells whether there is a next page without counting.
-        stats: QueueStats
-        found: list[JobInfo]
-        if status == DELAYED:
-            stats, found = await _list_delayed(dash.client, job_type or None, offset, PAGE_SIZE + 1)
-        else:
-            listing = await dash.client.list_jobs(
-                status=status or None, type=job_type or None, offset=offset, limit=PAGE_SIZE + 1
-            )
-            stats, found = listing, listing.jobs
+        # One row more than shown tells whether there is a next page without counting. The
+        # broker serves every status filter, "delayed" (unclaimed, not due yet) included.
+        listing = await dash.client.list_jobs(
+            status=status or None, type=job_type or None, offset=offset, limit=PAGE_SIZE + 1
+        )
     except InvalidRequestError as exc:
         error = exc.message
         has_next = False
     else:
-        rows, has_next = found[:PAGE_SIZE], len(found) > PAGE_SIZE
-        matching = _matching(stats, status, job_type)
+        rows, has_next = listing.jobs[:PAGE_SIZE], len(listing.jobs) > PAGE_SIZE
+        matching = _matching(listing, status, job_type)
         dash.monitor.note_types(rows)
     filters = {key: value for key, value in (("status", status), ("type", job_type)) if value}
     context = {
