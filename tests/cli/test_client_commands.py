@@ -76,6 +76,8 @@ def test_submit_stats_and_jobs(launcher: Launcher, tmp_path: Path) -> None:
     assert "report" in rows[second_id] and "in 4m" in rows[second_id]
     filtered = json.loads(_ok("jobs", "--type", "report", "--json", "--broker", url))
     assert [job["id"] for job in filtered["jobs"]] == [second_id]
+    delayed = json.loads(_ok("jobs", "--status", "delayed", "--json", "--broker", url))
+    assert [job["id"] for job in delayed["jobs"]] == [second_id]
 
 
 def test_submit_rejects_a_payload_that_is_not_json() -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--status", choices=("unclaimed", "in_progress"), default=None, help="only this status"
+        "--status", choices=("unclaimed", "in_progress", "delayed"), default=None, help="only this status"
     )
     parser.add_argument("--type", default=None, help="only jobs of this type")
     parser.add_argument("--limit", type=int, default=50, help="at most this many jobs")
