@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from osqueue_storage import GCSBackend, S3Backend
-from osqueue_storage._s3 import cas_conflict
+from osqueue_storage._s3 import _error_code, cas_conflict
 from osqueue_types import CASConflictError, StorageBackendError, Version
 
 from tests.conftest import free_port
@@ -47,7 +47,7 @@ def _client_error(code: str, status: int) -> ClientError:
     [("ConditionalRequestConflict", 409), ("PreconditionFailed", 412), ("NoSuchKey", 404)],
 )
 def test_s3_conditional_write_failures_are_cas_conflicts(code: str, status: int) -> None:
-    conflict = cas_conflict(_client_error(code, status), "bucket 'b' key p/queue.json")
+    conflict = cas_conflict(_error_code(_client_error(code, status)), "bucket 'b' key p/queue.json")
     assert isinstance(conflict, CASConflictError)
     assert "bucket 'b' key p/queue.json" in conflict.message and code in conflict.message
 
@@ -57,8 +57,8 @@ def test_s3_conditional_write_failures_are_cas_conflicts(code: str, status: int)
     [("OperationAborted", 409), ("AccessDenied", 403), ("NoSuchBucket", 404), ("InternalError", 500)],
 )
 def test_s3_other_failures_are_not_cas_conflicts(code: str, status: int) -> None:
-    assert cas_conflict(_client_error(code, status), "bucket 'b' key k") is None
-    assert cas_conflict(OSError("connection reset"), "bucket 'b' key k") is None
+    assert cas_conflict(_error_code(_client_error(code, status)), "bucket 'b' key k") is None
+    assert cas_conflict(_error_code(OSError("connection reset")), "bucket 'b' key k") is None
 
 
 async def test_s3_backend_reuses_one_client(

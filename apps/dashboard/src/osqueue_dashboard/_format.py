@@ -65,14 +65,12 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def is_delayed(job: JobInfo, now_ms: int) -> bool:
-    """An unclaimed job that is not claimable yet (submitted with a delay, or waiting to retry)."""
-    return job.status == JobStatus.UNCLAIMED and job.run_at is not None and job.run_at > now_ms
-
-
 def job_status(job: JobInfo, now_ms: int) -> str:
-    """The status people care about: a not-yet-claimable unclaimed job is "delayed"."""
-    return "delayed" if is_delayed(job, now_ms) else str(job.status)
+    """The status people care about: an unclaimed job that is not claimable yet (submitted with
+    a delay, or waiting to retry) is "delayed"."""
+    if job.status == JobStatus.UNCLAIMED and job.run_at is not None and job.run_at > now_ms:
+        return "delayed"
+    return str(job.status)
 
 
 FILTERS = {

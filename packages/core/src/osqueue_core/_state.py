@@ -346,15 +346,10 @@ class QueueStateMachine:
     def dead_letter(self, job_id: str) -> DeadLetter | None:
         """A copy of one dead letter, by its job's id (O(1))."""
         dead = self._dead.get(job_id)
-        if dead is None:
-            return None
-        return DeadLetter(job=msgspec.structs.replace(dead.job), reason=dead.reason, dead_at=dead.dead_at)
+        return _copy_dead_letter(dead) if dead is not None else None
 
     def dead_letters(self, offset: int = 0, limit: int | None = None) -> list[DeadLetter]:
-        return [
-            DeadLetter(job=msgspec.structs.replace(dead.job), reason=dead.reason, dead_at=dead.dead_at)
-            for dead in _page(self._dead, offset, limit)
-        ]
+        return [_copy_dead_letter(dead) for dead in _page(self._dead, offset, limit)]
 
     def next_run_at(self) -> int | None:
         """The earliest runAt among delayed jobs (possibly already past), for long-poll wake-ups."""
@@ -611,6 +606,11 @@ class QueueStateMachine:
             dead_letters=dead,
             idempotency=records,
         )
+
+
+def _copy_dead_letter(dead: DeadLetter) -> DeadLetter:
+    """A copy of a dead letter that shares nothing mutable with the machine's."""
+    return DeadLetter(job=msgspec.structs.replace(dead.job), reason=dead.reason, dead_at=dead.dead_at)
 
 
 def _check_page(offset: int, limit: int | None) -> None:

@@ -107,10 +107,11 @@ class S3Backend:
                 Bucket=self.bucket, Key=name, Body=bytes(data), Metadata={_WRITE_ID: write_id}, **condition
             )
         except Exception as exc:
-            conflict = cas_conflict(exc, self._where(name))
+            code = _error_code(exc)
+            conflict = cas_conflict(code, self._where(name))
             if conflict is None:
                 self._raise(exc, "write", name)
-            if _error_code(exc) in _CAS_CODES:
+            if code in _CAS_CODES:
                 landed = await self._version_written_by(client, name, write_id)
                 if landed is not None:
                     return landed
@@ -176,14 +177,14 @@ class S3Backend:
         raise StorageBackendError(message) from exc
 
 
-def cas_conflict(exc: Exception, where: str) -> CASConflictError | None:
-    """The CASConflictError a failed conditional PUT stands for, or None for any other failure.
+def cas_conflict(code: str | None, where: str) -> CASConflictError | None:
+    """The CASConflictError a failed conditional PUT stands for, given its S3 error code
+    (`_error_code` of the exception), or None for any other failure.
 
     412 PreconditionFailed: the condition did not hold; 409 ConditionalRequestConflict: a
     concurrent conditional write to the key won the race; NoSuchKey: the object If-Match
     expected to replace is gone, which is a lost race too.
     """
-    code = _error_code(exc)
     if code in _CAS_CODES or code == "NoSuchKey":
         return CASConflictError(f"S3 version mismatch on {where} ({code})")
     return None
