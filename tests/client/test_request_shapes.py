@@ -15,7 +15,13 @@ from datetime import timedelta
 import httpx
 import msgspec
 import pytest
-from osqueue_client import ConnectTransport, OsqueueClient, RestTransport, SyncOsqueueClient
+from osqueue_client import (
+    ConnectTransport,
+    OsqueueClient,
+    RestTransport,
+    SyncOsqueueClient,
+    WebSocketTransport,
+)
 from osqueue_proto.v1 import queue_pb2 as pb
 from osqueue_types import (
     AuthError,
@@ -303,6 +309,21 @@ async def test_state_is_a_get_of_state_with_the_token_and_the_queue() -> None:
     async with connect_client(handler, queue="emails") as client:
         assert await client.state() == b'{"jobs":[]}'
     assert seen == [("GET", f"{BROKER}/state?queue=emails", "Bearer s3cret")]
+
+
+async def test_websocket_transport_fetches_the_state_through_the_callers_http_client() -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), request.headers.get("authorization")))
+        return httpx.Response(200, content=b'{"jobs":[]}')
+
+    http = mock_http(handler)
+    client = OsqueueClient(BROKER, transport=WebSocketTransport(auth_token="s3cret", http=http))
+    assert await client.state() == b'{"jobs":[]}'  # no socket needed for GET /state
+    await client.aclose()
+    assert seen == [(f"{BROKER}/state", "Bearer s3cret")]
+    assert http.is_closed  # closed with the transport, as HttpTransport does
 
 
 class _BrokenBody(httpx.AsyncByteStream):

@@ -16,12 +16,17 @@ from osqueue_types import (
 )
 
 from ._errors import error_from_http_body
-from ._transport import Transport
+from ._transport import BuiltinTransport
 
 _HEALTH = "/healthz"
 STATE_PATH = "/state"
 # Enough keep-alive connections for a busy worker pool on one client.
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0)
+
+
+def new_http_client() -> httpx.AsyncClient:
+    """The httpx client a built-in transport opens when the caller brings none."""
+    return httpx.AsyncClient(limits=_LIMITS)
 
 
 @contextmanager
@@ -72,14 +77,13 @@ async def _chunks(response: httpx.Response, url: str, timeout: float) -> AsyncIt
             yield chunk
 
 
-class HttpTransport(Transport):
+class HttpTransport(BuiltinTransport):
     """Base of the httpx transports. `http` lets tests or callers bring their own AsyncClient
     (e.g. one with `httpx.MockTransport`, proxies or TLS settings); it is closed with this one."""
 
     def __init__(self, *, auth_token: str | None = None, http: httpx.AsyncClient | None = None) -> None:
-        self._http = http if http is not None else httpx.AsyncClient(limits=_LIMITS)
+        self._http = http if http is not None else new_http_client()
         self._auth = {"authorization": f"Bearer {auth_token}"} if auth_token else {}
-        self._closed = False
 
     async def _send(
         self,
@@ -111,7 +115,3 @@ class HttpTransport(Transport):
     async def aclose(self) -> None:
         self._closed = True
         await self._http.aclose()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise TransportConnectionError(f"this {type(self).__name__} is closed")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
-from osqueue_types import TransportConfigError
+from osqueue_types import TransportConfigError, TransportConnectionError
 
 from ._calls import Call
 
@@ -47,3 +47,14 @@ class Transport(abc.ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the transport is not used afterwards."""
+
+
+class BuiltinTransport(Transport):
+    """What the built-in transports share: once `aclose` has begun (`_closed`), `_check_open`
+    refuses every call with `TransportConnectionError`, as the contract above asks."""
+
+    _closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise TransportConnectionError(f"this {type(self).__name__} is closed")

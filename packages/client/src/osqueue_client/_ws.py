@@ -3,7 +3,8 @@
 Requests carry ids, so many are in flight at once and answers come in any order. When the
 socket drops, every request waiting on it fails with `TransportConnectionError` (the client
 retries what is safe to retry) and the next call opens a new socket. The raw state
-(`GET /state`) is plain HTTP: it goes through an httpx client opened on first use.
+(`GET /state`) is plain HTTP: it goes through the caller's httpx client, or one opened on
+first use with the same limits as the other transports'.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, W
 
 from ._calls import Call, reply_type
 from ._errors import error_from_answer, error_from_http_body
-from ._http import stream_state
-from ._transport import Transport
+from ._http import new_http_client, stream_state
+from ._transport import BuiltinTransport
 
 R = TypeVar("R")
 
@@ -94,16 +95,18 @@ class _Session:
         await asyncio.wait([self.reader])
 
 
-class WebSocketTransport(Transport):
-    """JSON-RPC over one WebSocket; reconnects on the next call after the socket drops."""
+class WebSocketTransport(BuiltinTransport):
+    """JSON-RPC over one WebSocket; reconnects on the next call after the socket drops.
 
-    def __init__(self, *, auth_token: str | None = None) -> None:
+    `http` is the httpx AsyncClient for `GET /state` (the only HTTP route it uses), as for
+    `HttpTransport`: without it one is opened on first use. It is closed with this one."""
+
+    def __init__(self, *, auth_token: str | None = None, http: httpx.AsyncClient | None = None) -> None:
         self._headers = {"Authorization": f"Bearer {auth_token}"} if auth_token else {}
         self._session: _Session | None = None
         self._opening = asyncio.Lock()
         self._ids = itertools.count()
-        self._http: httpx.AsyncClient | None = None  # for GET /state only
-        self._closed = False
+        self._http = http  # for GET /state only
 
     async def call(self, broker_url: str, request: Call[R], timeout: float) -> R:
         try:
@@ -141,7 +144,7 @@ class WebSocketTransport(Transport):
     ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         self._check_open()
         if self._http is None:
-            self._http = httpx.AsyncClient()
+            self._http = new_http_client()
         return stream_state(self._http, self._headers, broker_url, queue, timeout)
 
     async def aclose(self) -> None:
@@ -152,10 +155,6 @@ class WebSocketTransport(Transport):
                 self._session = None
             if self._http is not None:
                 await self._http.aclose()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise TransportConnectionError(f"this {type(self).__name__} is closed")
 
     async def _session_for(self, broker_url: str, timeout: float) -> _Session:
         self._check_open()
