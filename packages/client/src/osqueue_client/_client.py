@@ -6,7 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
@@ -122,6 +122,8 @@ class OsqueueClient:
         self._timeout = to_seconds(timeout)
         self._failover_deadline = to_seconds(failover_deadline)
         self._closed = False
+        # Set by aclose(): cuts short the failover backoff of calls still retrying.
+        self._closing = asyncio.Event()
 
     @property
     def broker_url(self) -> str | None:
@@ -153,6 +155,7 @@ class OsqueueClient:
         if self._closed:
             return
         self._closed = True
+        self._closing.set()
         await self._transport.aclose()
         if self._discovery is not None:
             await self._discovery.aclose()
@@ -389,8 +392,14 @@ class OsqueueClient:
                         f"{error.message} (still failing after {self._failover_deadline:g}s of failover)"
                     ) from error
                 raise error
-            # The last wait is cut short so that one more attempt lands right at the deadline.
-            await asyncio.sleep(min(backoff.next_delay(), give_up_at - now))
+            # The last wait is cut short so that one more attempt lands right at the deadline;
+            # aclose() ends any wait at once (the loop then raises CLOSED_MESSAGE).
+            await self._backoff(min(backoff.next_delay(), give_up_at - now))
+
+    async def _backoff(self, delay: float) -> None:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._closing.wait()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -8,6 +8,7 @@ It may be shared by many threads.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Coroutine, Iterable, Sequence
 from types import TracebackType
@@ -22,6 +23,7 @@ from osqueue_types import (
 )
 
 from ._client import (
+    CLOSED_MESSAGE,
     DEFAULT_FAILOVER_DEADLINE,
     DEFAULT_TIMEOUT,
     DeadLetterSelection,
@@ -59,6 +61,8 @@ class SyncOsqueueClient:
         self._thread = threading.Thread(target=self._loop.run_forever, name="osqueue-client", daemon=True)
         self._thread.start()
         self._closed = False
+        # Orders close() against calls being handed to the loop and against another close().
+        self._lock = threading.Lock()
 
         async def build() -> OsqueueClient:
             # Built on the loop that will use it.
@@ -81,17 +85,20 @@ class SyncOsqueueClient:
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a call of the async client on the background loop and wait for its answer."""
-        if self._closed:
-            coroutine.close()
-            raise TransportConnectionError("this SyncOsqueueClient is closed; create a new one")
-        try:
+        with self._lock:
+            # Under the lock, a call handed to the loop is there before close() cancels what
+            # is left on it, so no caller waits for a loop that has stopped.
+            if self._closed:
+                coroutine.close()
+                raise TransportConnectionError(CLOSED_MESSAGE)
             future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        except RuntimeError:  # the loop was closed by a close() in another thread
-            coroutine.close()
-            if not self._loop.is_closed():
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            if not self._closed:
                 raise
-            raise TransportConnectionError("this SyncOsqueueClient is closed; create a new one") from None
-        return future.result()
+            # close() cancelled the call (e.g. one waiting out its failover backoff).
+            raise TransportConnectionError(CLOSED_MESSAGE) from None
 
     def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -113,13 +120,30 @@ class SyncOsqueueClient:
         self._run(self._client.reconnect())
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        """Close the connections and end every call still running: each raises
+        `TransportConnectionError`, as every call made afterwards does. Safe from any thread,
+        and more than once."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
+            finally:
+                self._stop_loop()
+
+    async def _shutdown(self) -> None:
         try:
-            asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result()
+            await self._client.aclose()
         finally:
-            self._stop_loop()
+            # Calls still on the loop (in a backoff, or waiting on a broker) would otherwise
+            # never finish once the loop stops; cancelled, they raise in their callers.
+            current = asyncio.current_task()
+            left = [task for task in asyncio.all_tasks() if task is not current]
+            for task in left:
+                task.cancel()
+            if left:
+                await asyncio.wait(left)
 
     def __enter__(self) -> Self:
         try:
