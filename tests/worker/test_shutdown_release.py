@@ -12,7 +12,7 @@ from typing import Any
 
 from osqueue_client import OsqueueClient, TransportName
 from osqueue_types import JobStatus
-from osqueue_worker import JobContext, Worker
+from osqueue_worker import JobContext, RetryPolicy, Worker
 
 from ..conftest import StartBroker
 from .conftest import MakeClient, eventually
@@ -46,7 +46,7 @@ async def test_a_job_on_its_last_attempt_is_released_and_done_by_the_next_worker
     assert hooks == []
     info = await client.get_job(job_id)
     assert (info.status, info.attempts, info.worker_id) == (JobStatus.UNCLAIMED, 0, None)
-    assert info.last_error is not None and "shut down" in info.last_error
+    assert info.last_error is None  # a release leaves the last error as it was
     stats = await client.stats()
     assert (stats.unclaimed, stats.dead_letters) == (1, 0)
 
@@ -90,7 +90,36 @@ async def test_a_job_cut_short_before_its_handler_started_is_released_unrun(
     assert ran == []
     info = await client.get_job(job_id)
     assert (info.status, info.attempts) == (JobStatus.UNCLAIMED, 0)
-    assert info.last_error is not None and "before the job started" in info.last_error
+    assert info.last_error is None
+
+
+async def test_a_release_keeps_the_last_real_failure_as_the_last_error(
+    start_broker: StartBroker, make_client: MakeClient
+) -> None:
+    """Attempt 1 fails, attempt 2 is cut short by a shutdown: the job still shows attempt 1's
+    error (the release sends none), so a later dead letter keeps the real cause."""
+    broker = await start_broker()
+    client = await make_client(broker.url)
+    second_run = asyncio.Event()
+    attempts: list[int] = []
+
+    async def boom_then_block(payload: Any, ctx: JobContext) -> None:
+        attempts.append(ctx.attempt)
+        if ctx.attempt == 1:
+            raise ValueError("boom")
+        second_run.set()
+        await asyncio.sleep(60)  # until the shutdown cuts it short
+
+    worker = Worker(client, {"t": boom_then_block}, retry=RetryPolicy(base=0, jitter=0))
+    worker.start()
+    job_id = await client.submit("t", None, max_attempts=3)
+    await asyncio.wait_for(second_run.wait(), timeout=5)
+    await worker.stop(grace_period=0.1)
+
+    assert attempts == [1, 2]
+    info = await client.get_job(job_id)
+    assert (info.status, info.attempts) == (JobStatus.UNCLAIMED, 1)
+    assert info.last_error == "ValueError: boom"
 
 
 async def test_a_real_failure_on_the_last_attempt_still_dead_letters(

@@ -373,12 +373,13 @@ class Worker:
         """Fail the job: another attempt after the retry delay, or the dead letters.
 
         A job cut short by a shutdown did not fail: it is released (back to the queue at once,
-        its attempt not counted, never dead-lettered; the error is kept as its last error) and
+        its attempt not counted, never dead-lettered) with no error, so its last error stays
+        that of its last real failure; `error` then only goes to this worker's log, and
         neither on_failed nor on_dead_letter is called.
         """
         ctx = job.ctx
-        text = f"{type(error).__name__}: {error}"[:_ERROR_TEXT_LIMIT]
         release = job.abort_reason == "shutdown" and not dead_letter
+        text = None if release else f"{type(error).__name__}: {error}"[:_ERROR_TEXT_LIMIT]
         delay = None if release else self.retry.delay(ctx.attempt)
         verb, doing = ("release", "releasing") if release else ("fail", "failing")
         try:
@@ -403,9 +404,10 @@ class Worker:
             return
         if release:
             logger.info(
-                "osqueue worker %s: job %s released to the queue (attempt %d not counted)",
+                "osqueue worker %s: job %s released to the queue (%s; attempt %d not counted)",
                 self.worker_id,
                 ctx.job_id,
+                error,
                 ctx.attempt,
             )
             return
