@@ -1,9 +1,9 @@
 """Producers and workers that keep a ledger of what the queue promised and what it delivered.
 
 A producer records each job id the broker acknowledged, with the payload's sequence number and
-the time of the acknowledgement. Workers record every handler run (job id, attempt, payload).
-`Ledger.verdict` then tells, from the test's side alone, whether a job was lost, submitted
-twice, or delivered again without a genuine redelivery.
+the time of the acknowledgement. Workers record every handler run (job id, attempt, payload)
+and whether the worker cut it short. `Ledger.verdict` then tells, from the test's side alone,
+whether a job was lost, submitted twice, or delivered again without a genuine redelivery.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,16 @@ from osqueue_storage import open_storage
 from osqueue_types import QUEUE_STATE_KEY, QueueState, decode_state
 from osqueue_worker import JobContext, Worker
 
+from ..e2e._ledger import repeats_a_claim, watching
+
 JOB_TYPE = "chaos"
+
+
+@dataclass
+class Run:
+    attempt: int
+    at: float  # monotonic, when the handler started
+    cut_short_at: float | None = None  # when the worker cut it short (see HandlerRun)
 
 
 @dataclass
@@ -32,8 +42,8 @@ class Ledger:
     # (ran at, seconds from sending the submit to the handler's start), one per run
     run_latencies: list[tuple[float, float]] = field(default_factory=list)
     submit_errors: Counter[str] = field(default_factory=Counter)
-    # job id -> attempts seen by handlers, one entry per run
-    runs: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # job id -> its handler runs, in the order they started
+    runs: dict[str, list[Run]] = field(default_factory=lambda: defaultdict(list))
     run_payloads: dict[str, tuple[int, int]] = field(default_factory=dict)
     completion_acks: int = 0
 
@@ -42,11 +52,16 @@ class Ledger:
         self.acked[job_id] = (producer, seq)
         self.ack_latencies.append((now, now - sent))
 
-    def record_run(self, ctx: JobContext, payload: Any) -> None:
+    @contextmanager
+    def running(self, ctx: JobContext, payload: Any) -> Iterator[None]:
+        """Record a handler run around its body, and whether the worker cut it short."""
         now = time.monotonic()
-        self.runs[ctx.job_id].append(ctx.attempt)
+        run = Run(ctx.attempt, now)
+        self.runs[ctx.job_id].append(run)
         self.run_payloads[ctx.job_id] = (int(payload["p"]), int(payload["n"]))
         self.run_latencies.append((now, now - float(payload["t"])))
+        with watching(run, ctx):
+            yield
 
     def all_acked_ran(self) -> bool:
         return all(job_id in self.runs for job_id in self.acked)
@@ -58,16 +73,19 @@ class Ledger:
         for job_id, key in [*self.acked.items(), *self.run_payloads.items()]:
             by_payload[key].add(job_id)
         duplicated_submits = {key: sorted(ids) for key, ids in by_payload.items() if len(ids) > 1}
-        extra_runs = {job_id: attempts for job_id, attempts in self.runs.items() if len(attempts) > 1}
-        # A genuine redelivery comes with a new attempt number: the broker handed the job out
-        # again. The same attempt delivered twice would be a double delivery of one claim.
+        extra_runs = {job_id: runs for job_id, runs in self.runs.items() if len(runs) > 1}
+        # A genuine redelivery comes with a new attempt number (the broker handed the job out
+        # again), or repeats the number of a run its worker cut short and released at shutdown.
+        # Any other repeat of an attempt number would be a double delivery of one claim.
         same_attempt_twice = {
-            job_id: attempts for job_id, attempts in extra_runs.items() if len(set(attempts)) < len(attempts)
+            job_id: [run.attempt for run in runs]
+            for job_id, runs in extra_runs.items()
+            if repeats_a_claim(runs)
         }
         return Verdict(
             acknowledged=len(self.acked),
             jobs_run=len(self.runs),
-            runs=sum(len(attempts) for attempts in self.runs.values()),
+            runs=sum(len(runs) for runs in self.runs.values()),
             unacknowledged_but_ran=len(set(self.runs) - set(self.acked)),
             never_ran=never_ran,
             duplicated_submits=duplicated_submits,
@@ -155,7 +173,8 @@ def chaos_worker(client: OsqueueClient, ledger: Ledger, *, name: str, concurrenc
     """A worker whose handler only records that it ran."""
 
     async def handle(payload: Any, ctx: JobContext) -> None:
-        ledger.record_run(ctx, payload)
+        with ledger.running(ctx, payload):
+            pass  # no await: a shutdown can cut the job short only before the run starts
 
     def completed(ctx: JobContext, result: Any) -> None:
         ledger.completion_acks += 1

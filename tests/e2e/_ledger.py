@@ -1,24 +1,65 @@
 """What the user's code saw during a failover: acknowledged submits, handler runs, hook calls.
 
 Everything is recorded from the outside (the producer's return values, the worker's handler
-and hooks), so the verdict does not trust the broker's own bookkeeping.
+and hooks), so the verdict does not trust the broker's own bookkeeping. `repeats_a_claim` and
+`watching` serve the chaos suites' ledger as well.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from osqueue_worker import JobContext
 
 
-@dataclass(frozen=True)
+class HandlerRun(Protocol):
+    attempt: int
+    at: float  # monotonic, when the handler started
+    # When the handler saw the worker cut it short (CancelledError, or its context cancelled);
+    # a worker shutting down then releases the job, and its rerun repeats this attempt number.
+    cut_short_at: float | None
+
+
+@dataclass
 class Run:
     job_id: str
     seq: int  # the payload's sequence number: one per logical submit
     attempt: int
     worker: str
-    at: float  # monotonic
+    at: float
+    cut_short_at: float | None = None
+
+
+def repeats_a_claim(runs: Sequence[HandlerRun]) -> bool:
+    """Whether one claim ran twice: `runs` (one job's, in the order they started) repeat an
+    attempt number, other than after runs of it that were all cut short and over before the
+    repeat started (released at a worker shutdown: the attempt was handed back)."""
+    for index, run in enumerate(runs):
+        for earlier in runs[:index]:
+            if earlier.attempt == run.attempt and (
+                earlier.cut_short_at is None or earlier.cut_short_at > run.at
+            ):
+                return True
+    return False
+
+
+@contextmanager
+def watching(run: HandlerRun, ctx: JobContext) -> Iterator[None]:
+    """Around a handler's body: note when the worker cut `run` short."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        run.cut_short_at = time.monotonic()
+        raise
+    finally:
+        if ctx.is_cancelled and run.cut_short_at is None:
+            run.cut_short_at = time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -40,8 +81,13 @@ class Ledger:
         self.acked[seq] = job_id
         self.acks.append(Event(time.monotonic(), broker_url))
 
-    def record_run(self, job_id: str, payload: Any, attempt: int, worker: str) -> None:
-        self.runs[job_id].append(Run(job_id, int(payload["seq"]), attempt, worker, time.monotonic()))
+    @contextmanager
+    def running(self, ctx: JobContext, payload: Any, worker: str) -> Iterator[None]:
+        """Record a handler run around its body, and whether the worker cut it short."""
+        run = Run(ctx.job_id, int(payload["seq"]), ctx.attempt, worker, time.monotonic())
+        self.runs[ctx.job_id].append(run)
+        with watching(run, ctx):
+            yield
 
     def record_completion(self, job_id: str, broker_url: str | None) -> None:
         self.completions[job_id].append(Event(time.monotonic(), broker_url))
@@ -63,11 +109,13 @@ class Ledger:
         twins = {seq: sorted(ids) for seq, ids in ids_by_seq.items() if len(ids) > 1}
         ran_twice = {job_id: runs for job_id, runs in self.runs.items() if len(runs) > 1}
         # A genuine redelivery: the broker handed the job out again (a new attempt number) after
-        # the crash cut the first lease short.
+        # the crash cut the first lease short, or a worker shutting down cut a run short and
+        # released the job (the rerun repeats its attempt number). One claim run twice is not.
         redelivered = {
             job_id
             for job_id, runs in ran_twice.items()
-            if len({run.attempt for run in runs}) == len(runs) and runs[0].at < takeover_at
+            if not repeats_a_claim(runs)
+            and (runs[0].at < takeover_at or len({run.attempt for run in runs}) == 1)
         }
         completed_twice = {job_id for job_id, events in self.completions.items() if len(events) > 1}
         return Verdict(

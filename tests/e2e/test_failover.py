@@ -63,9 +63,9 @@ async def produce(
 
 def recording_worker(client: OsqueueClient, ledger: Ledger, name: str) -> Worker:
     async def handle(payload: Any, ctx: JobContext) -> None:
-        ledger.record_run(ctx.job_id, payload, ctx.attempt, name)
-        # Jobs take a moment, so some are in progress when the leader dies.
-        await asyncio.sleep(random.uniform(0.0, 0.02))
+        with ledger.running(ctx, payload, name):
+            # Jobs take a moment, so some are in progress when the leader dies.
+            await asyncio.sleep(random.uniform(0.0, 0.02))
 
     def completed(ctx: JobContext, result: Any) -> None:
         ledger.record_completion(ctx.job_id, client.broker_url)
