@@ -7,10 +7,10 @@ between: every known key must come back with the same value; unknown keys may be
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
-from osqueue_types import Job, JobStatus, QueueState, decode_state, encode_state
+from osqueue_types import Job, JobStatus, ListStatus, QueueState, decode_state, encode_state
 
 # Exactly the file of DESIGN.md section 2: the keys the TypeScript osqueue writes, none of the
 # additive ones.
@@ -121,3 +121,8 @@ def test_payload_bytes_are_kept_as_written() -> None:
     payload = b'{ "to" : "a@b.c",  "big": 12345678901234567890, "f": 1.50 }'
     data = TYPESCRIPT_FILE.replace('{"to": "a@b.c"}', payload.decode()).encode()
     assert payload in encode_state(decode_state(data))
+
+
+def test_the_list_statuses_are_the_job_statuses_and_delayed() -> None:
+    # In this order: the broker names them so in its error for an unknown one.
+    assert get_args(ListStatus) == (*(status.value for status in JobStatus), "delayed")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import get_args
 
 from osqueue_core import BrokerElection, CommitInfo, GroupCommitEngine, QueueCounts, QueueStateMachine
 from osqueue_types import (
@@ -29,6 +30,7 @@ from osqueue_types import (
     Job,
     JobNotFoundError,
     JobStatus,
+    ListStatus,
     Mutation,
     MutationResult,
     NewJob,
@@ -42,13 +44,23 @@ from ._waiters import ClaimWaiters
 
 # Status shown for a dead-lettered job read by id.
 DEAD_LETTER_STATUS = "dead_letter"
-# The listing filter for unclaimed jobs whose runAt is still ahead (not a JobStatus of its own).
-DELAYED_STATUS = "delayed"
-LIST_STATUSES = (*(status.value for status in JobStatus), DELAYED_STATUS)
+# The status filters of a listing, in the order the error for an unknown one names them.
+LIST_STATUSES: tuple[ListStatus, ...] = get_args(ListStatus)
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _list_status(status: str | None) -> ListStatus | None:
+    """The listing filter a request asked for (none when empty); InvalidRequestError if unknown."""
+    if not status:
+        return None
+    for known in LIST_STATUSES:
+        if status == known:
+            return known
+    choices = ", ".join(LIST_STATUSES)
+    raise InvalidRequestError(f"status must be one of {choices}; got {status!r}")
 
 
 class QueueOperations:
@@ -244,16 +256,14 @@ class QueueOperations:
         self, *, status: str | None, type: str | None, offset: int, limit: int | None
     ) -> tuple[QueueCounts, list[Job]]:
         """A page of jobs in queue order; `status` "delayed" reads the delayed index only."""
-        if status and status not in LIST_STATUSES:
-            choices = ", ".join(LIST_STATUSES)
-            raise InvalidRequestError(f"status must be one of {choices}; got {status!r}")
+        wanted = _list_status(status)
         machine = self._machine()
         now = _now_ms()
         counts = machine.stats(now)
-        if status == DELAYED_STATUS:
+        if wanted == "delayed":
             return counts, machine.delayed_jobs(now, type=type or None, offset=offset, limit=limit)
-        wanted = JobStatus(status) if status else None
-        return counts, machine.jobs(status=wanted, type=type or None, offset=offset, limit=limit)
+        stored = JobStatus(wanted) if wanted else None
+        return counts, machine.jobs(status=stored, type=type or None, offset=offset, limit=limit)
 
     def get_job(self, job_id: str) -> tuple[Job, str, DeadLetter | None]:
         """The job, the status to show, and for a dead letter its record (reason, time)."""

@@ -19,6 +19,7 @@ from osqueue_types import (
     EngineStateError,
     InvalidRequestError,
     JobStatus,
+    ListStatus,
     NotLeaderError,
     OsqueueError,
     StorageBackend,
@@ -269,15 +270,16 @@ class OsqueueClient:
 
     async def list_jobs(
         self,
-        status: JobStatus | str | None = None,
+        status: ListStatus | JobStatus | None = None,
         type: str | None = None,
         offset: int = 0,
         limit: int | None = None,
     ) -> JobList:
         """Jobs in queue order, optionally of one status and type, with the queue's counters.
 
-        `status` is "unclaimed" (delayed jobs included), "in_progress", or "delayed" (unclaimed
-        jobs whose `run_at` is still ahead, read from the broker's index of delayed jobs)."""
+        `status` (a `ListStatus`, or a `JobStatus`) is "unclaimed" (delayed jobs included),
+        "in_progress", or "delayed" (unclaimed jobs whose `run_at` is still ahead, read from the
+        broker's index of delayed jobs)."""
         call = ListJobs(
             status=None if status is None else str(status),
             type=type,

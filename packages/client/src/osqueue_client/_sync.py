@@ -18,6 +18,7 @@ from osqueue_types import (
     DEFAULT_QUEUE,
     CompleteManyResult,
     JobStatus,
+    ListStatus,
     StorageBackend,
     TransportConnectionError,
 )
@@ -217,7 +218,7 @@ class SyncOsqueueClient:
 
     def list_jobs(
         self,
-        status: JobStatus | str | None = None,
+        status: ListStatus | JobStatus | None = None,
         type: str | None = None,
         offset: int = 0,
         limit: int | None = None,

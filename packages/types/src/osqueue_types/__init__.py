@@ -39,7 +39,16 @@ from ._errors import (
     error_from_wire,
     is_osqueue_error,
 )
-from ._models import DeadLetter, IdempotencyRecord, Job, JobStatus, QueueState, decode_state, encode_state
+from ._models import (
+    DeadLetter,
+    IdempotencyRecord,
+    Job,
+    JobStatus,
+    ListStatus,
+    QueueState,
+    decode_state,
+    encode_state,
+)
 from ._mutations import (
     Claim,
     ClaimedJob,
@@ -105,6 +114,7 @@ __all__ = [
     "Job",
     "JobNotFoundError",
     "JobStatus",
+    "ListStatus",
     "Mutation",
     "MutationResult",
     "NewJob",

@@ -13,6 +13,7 @@ cycle: `gc=False` keeps the garbage collector from rescanning 100,000 queued job
 from __future__ import annotations
 
 import enum
+from typing import Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -21,6 +22,11 @@ from msgspec import UNSET, UnsetType
 class JobStatus(enum.StrEnum):
     UNCLAIMED = "unclaimed"
     IN_PROGRESS = "in_progress"
+
+
+# The status filter of a job listing (broker, client, dashboard, CLI): a `JobStatus` value, or
+# "delayed" (unclaimed jobs whose runAt is still ahead; not a status stored in queue.json).
+ListStatus = Literal["unclaimed", "in_progress", "delayed"]
 
 
 class Job(msgspec.Struct, rename="camel", gc=False):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
+from osqueue_types import ListStatus
 from rich.table import Table
 
 from .._client_options import add_client_options, client_from_args
@@ -18,9 +19,7 @@ if TYPE_CHECKING:
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--status", choices=("unclaimed", "in_progress", "delayed"), default=None, help="only this status"
-    )
+    parser.add_argument("--status", choices=get_args(ListStatus), default=None, help="only this status")
     parser.add_argument("--type", default=None, help="only jobs of this type")
     parser.add_argument("--limit", type=int, default=50, help="at most this many jobs")
     parser.add_argument("--offset", type=int, default=0, help="skip this many jobs first")

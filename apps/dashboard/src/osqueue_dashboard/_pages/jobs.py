@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from osqueue_client import JobInfo, QueueStats
-from osqueue_types import InvalidRequestError, JobNotFoundError
+from osqueue_types import InvalidRequestError, JobNotFoundError, ListStatus
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,30 +14,40 @@ from .._context import get_dashboard, render
 from .._params import page_number
 
 PAGE_SIZE = 50
-DELAYED = "delayed"
 # The status `get_job` reports for a job read from the dead letters.
 DEAD_LETTER = "dead_letter"
-STATUSES = [
-    ("", "Any status"),
-    ("unclaimed", "Unclaimed"),
-    (DELAYED, "Delayed"),
-    ("in_progress", "In progress"),
-]
+# The status filters in the order the page offers them.
+_LABELS: dict[ListStatus, str] = {
+    "unclaimed": "Unclaimed",
+    "delayed": "Delayed",
+    "in_progress": "In progress",
+}
+STATUSES: list[tuple[str, str]] = [("", "Any status"), *_LABELS.items()]
 
 
-def _matching(stats: QueueStats, status: str, job_type: str) -> int | None:
+def _status(value: str) -> ListStatus | None:
+    """The filter of the query string; none when absent or unknown."""
+    return next((status for status in _LABELS if status == value), None)
+
+
+def _matching(stats: QueueStats, status: ListStatus | None, job_type: str) -> int | None:
     """How many jobs the filter matches, when the counters tell."""
     if job_type:
         return None
-    counts = {"": stats.total, "unclaimed": stats.unclaimed, DELAYED: stats.delayed}
-    return {**counts, "in_progress": stats.in_progress}.get(status)
+    if status is None:
+        return stats.total
+    counts: dict[ListStatus, int] = {
+        "unclaimed": stats.unclaimed,
+        "delayed": stats.delayed,
+        "in_progress": stats.in_progress,
+    }
+    return counts[status]
 
 
 async def jobs(request: Request) -> Response:
     dash = get_dashboard(request)
-    status = request.query_params.get("status", "")
-    if status not in dict(STATUSES):
-        status = ""
+    wanted = _status(request.query_params.get("status", ""))
+    status = wanted or ""
     job_type = request.query_params.get("type", "").strip()
     page = page_number(request)
     offset = (page - 1) * PAGE_SIZE
@@ -48,14 +58,14 @@ async def jobs(request: Request) -> Response:
         # One row more than shown tells whether there is a next page without counting. The
         # broker serves every status filter, "delayed" (unclaimed, not due yet) included.
         listing = await dash.client.list_jobs(
-            status=status or None, type=job_type or None, offset=offset, limit=PAGE_SIZE + 1
+            status=wanted, type=job_type or None, offset=offset, limit=PAGE_SIZE + 1
         )
     except InvalidRequestError as exc:
         error = exc.message
         has_next = False
     else:
         rows, has_next = listing.jobs[:PAGE_SIZE], len(listing.jobs) > PAGE_SIZE
-        matching = _matching(listing, status, job_type)
+        matching = _matching(listing, wanted, job_type)
         dash.monitor.note_types(rows)
     filters = {key: value for key, value in (("status", status), ("type", job_type)) if value}
     context = {
