@@ -35,3 +35,8 @@ def test_mypy_strict_is_clean_on_every_package() -> None:
     args = [arg for name in PACKAGES for arg in ("-p", name)]
     result = _run("mypy", *args)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean_on_the_tests_and_tools() -> None:
+    result = _run("mypy", "tests", "tools")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httpx
 import osqueue_proto as pb
@@ -116,7 +117,7 @@ async def parked_connect_claim(broker: BrokerServer) -> str | None:
 async def test_delayed_job_submitted_while_a_claim_is_parked_wakes_it_when_due(
     broker: BrokerServer,
     http: httpx.AsyncClient,
-    parked_claim: Callable[[BrokerServer], Awaitable[str | None]],
+    parked_claim: Callable[[BrokerServer], Coroutine[Any, Any, str | None]],
 ) -> None:
     poll = asyncio.create_task(parked_claim(broker))
     await until_parked(broker)

@@ -20,7 +20,8 @@ from osqueue_types import (
     QueueState,
     RequeueDeadLetters,
 )
-from reference_model import ReferenceQueue
+
+from .reference_model import ReferenceQueue
 
 
 def test_chunked_encoding_matches_reference_over_thousands_of_jobs() -> None:

@@ -28,7 +28,8 @@ from osqueue_types import (
     RegisterBroker,
     RequeueDeadLetters,
 )
-from reference_model import ReferenceQueue
+
+from .reference_model import ReferenceQueue
 
 TIMEOUT_MS = 1_000
 RETENTION_MS = 5_000
