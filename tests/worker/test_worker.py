@@ -349,6 +349,107 @@ async def test_sync_handlers_run_in_worker_threads(client: OsqueueClient) -> Non
     assert all(name.startswith("osqueue-worker") for name in threads)
 
 
+async def test_a_sync_handler_thread_outliving_its_timeout_keeps_its_slot(client: OsqueueClient) -> None:
+    # Job "a" times out on its first attempt, but its thread ignores the cancellation and
+    # blocks until the test lets it go: with concurrency 1 the worker has no thread to run
+    # another job, so it must not claim one (and hold it while it waits for a thread).
+    release = threading.Event()
+    a_started = threading.Event()
+    runs: list[tuple[str, int]] = []
+    failed: list[tuple[str, BaseException]] = []
+
+    def handle(payload: str, ctx: JobContext) -> str:
+        runs.append((payload, ctx.attempt))
+        if payload == "a" and ctx.attempt == 1:
+            a_started.set()
+            release.wait(timeout=30)  # ignores ctx.is_cancelled on purpose
+        return payload
+
+    worker = Worker(
+        client,
+        {"sync": handle},
+        concurrency=1,
+        job_timeout=0.2,
+        heartbeat_interval=0.2,
+        retry=RetryPolicy(base=0.1, jitter=0.0),
+        on_failed=lambda ctx, error: failed.append((ctx.job_id, error)),
+    )
+    worker.start()
+    try:
+        a = await client.submit("sync", "a", max_attempts=3)
+        await eventually(lambda: _is_set(a_started))
+        b = await client.submit("sync", "b")
+        await eventually(lambda: _failed_count(failed, 1))
+        assert failed[0][0] == a and isinstance(failed[0][1], TimeoutError)
+        # Given back at once, but its thread still runs: nothing else is claimed meanwhile,
+        # although "b" (and "a", past its 0.1 s retry delay) is waiting.
+        await asyncio.sleep(0.6)
+        assert (await client.get_job(b)).status == JobStatus.UNCLAIMED
+        info = await client.get_job(a)
+        assert (info.status, info.attempts) == (JobStatus.UNCLAIMED, 1)
+        assert (await client.stats()).in_progress == 0
+        assert runs == [("a", 1)]
+        assert dict(worker.active_jobs) == {}
+        assert worker.lingering_threads == 1
+        release.set()
+        await eventually(lambda: completed(client, 2))
+    finally:
+        release.set()
+        await worker.stop()
+    assert sorted(runs) == [("a", 1), ("a", 2), ("b", 1)]
+    assert len(failed) == 1
+    assert worker.lingering_threads == 0
+
+
+@pytest.mark.parametrize("timed_out", [True, False], ids=["after-timeout", "cut-short-at-stop"])
+async def test_stop_does_not_wait_for_a_sync_handler_thread_that_runs_on(
+    client: OsqueueClient, timed_out: bool
+) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def block(payload: Any) -> None:
+        started.set()
+        release.wait(timeout=30)  # ignores ctx.is_cancelled on purpose
+
+    worker = Worker(
+        client,
+        {"sync": block},
+        job_timeout=0.2 if timed_out else None,
+        heartbeat_interval=0.2,
+        retry=RetryPolicy(base=10, jitter=0.0),
+    )
+    worker.start()
+    try:
+        job_id = await client.submit("sync", None, max_attempts=3)
+        await eventually(lambda: _is_set(started))
+        if timed_out:
+            await eventually(lambda: _lingering(worker, 1))
+        begun = time.monotonic()
+        # Timed out: nothing is held, so the 30 s default grace period is not waited out;
+        # held: cut short after 0.2 s and released, its thread left running.
+        await worker.stop(grace_period=None if timed_out else 0.2)
+        assert time.monotonic() - begun < 5
+        assert not worker.running and worker.lingering_threads == 0
+        info = await client.get_job(job_id)
+        assert (info.status, info.attempts) == (JobStatus.UNCLAIMED, 1 if timed_out else 0)
+        assert not release.is_set()
+    finally:
+        release.set()
+
+
+async def _is_set(event: threading.Event) -> bool:
+    return event.is_set()
+
+
+async def _failed_count(failed: list[Any], count: int) -> bool:
+    return len(failed) >= count
+
+
+async def _lingering(worker: Worker, count: int) -> bool:
+    return worker.lingering_threads == count
+
+
 async def test_free_slots_are_filled_by_one_batch_claim_and_idle_workers_do_not_poll(
     broker: BrokerServer, make_client: MakeClient
 ) -> None:

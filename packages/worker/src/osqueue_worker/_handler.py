@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import inspect
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,13 +81,30 @@ class Handler:
                 f"payload of job {job.id} does not fit the {self.job_type!r} handler: {exc}"
             ) from exc
 
-    async def invoke(self, payload: Any, ctx: JobContext, executor: Executor | None) -> Any:
+    def start(
+        self, payload: Any, ctx: JobContext, executor: Executor | None
+    ) -> tuple[asyncio.Future[Any], Future[Any] | None]:
+        """Start the handler: an async one in a task, a sync one in a thread of `executor`.
+
+        Returns the future to await for its outcome and, for a sync handler, the future of its
+        thread. Cancelling the first cuts an async handler short, but a thread cannot be
+        stopped: it runs on until the handler returns, which the second future tells.
+        """
         args = (payload, ctx) if self.takes_context else (payload,)
         if self.is_async:
-            return await self.func(*args)
-        loop = asyncio.get_running_loop()
-        call = functools.partial(contextvars.copy_context().run, self.func, *args)
-        return await loop.run_in_executor(executor, call)
+            return asyncio.create_task(self._run_async(args)), None
+        try:
+            if executor is None:
+                raise RuntimeError(f"the sync handler for {self.job_type!r} has no thread pool")
+            thread = executor.submit(contextvars.copy_context().run, self.func, *args)
+        except RuntimeError as exc:  # a pool shut down: the handler fails, as if it raised
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed, None
+        return asyncio.wrap_future(thread), thread
+
+    async def _run_async(self, args: tuple[Any, ...]) -> Any:
+        return await self.func(*args)
 
 
 def _signature(func: HandlerFunc) -> inspect.Signature:

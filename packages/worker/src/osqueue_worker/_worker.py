@@ -6,6 +6,11 @@ One heartbeat loop refreshes all running jobs each `heartbeat_interval`. Each jo
 its own task, which reports the outcome (complete or fail) and retries that report through
 broker failovers until it lands; completions of jobs that finish in the same event-loop turn
 go to the broker as one `complete_many` request.
+
+A slot is a thread as well as a job: a sync handler's thread cannot be stopped, so when its
+job times out (or is lost, or cut short at shutdown) the job is given back at once but the
+slot stays taken until the thread returns, and the worker never claims a job it has no
+thread to run.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -47,6 +52,8 @@ class _RunningJob:
     ctx: JobContext
     task: asyncio.Task[None] | None = None
     handler_task: asyncio.Future[Any] | None = None
+    # A sync handler's thread: it runs on after handler_task is cancelled, until it returns.
+    thread: Future[Any] | None = None
     # Why the worker cut the handler short: "timeout", "lost" or "shutdown".
     abort_reason: str | None = None
     heartbeat_in_flight: bool = False
@@ -69,6 +76,10 @@ class Worker:
 
     `handlers` maps a job type to `fn(payload)` or `fn(payload, ctx)`, async or sync (sync
     handlers run in a thread pool of `concurrency` threads). Times are in seconds.
+
+    A slot is taken by a held job, or by the thread of a sync handler that runs on after its
+    job was given back (timed out, lost, or cut short at shutdown): threads cannot be
+    stopped, so the worker claims no more jobs than it has free threads.
     """
 
     def __init__(
@@ -109,6 +120,8 @@ class Worker:
         self.hooks = Hooks(on_claimed, on_completed, on_failed, on_dead_letter)
         self._handlers = {job_type: Handler.from_function(job_type, fn) for job_type, fn in handlers.items()}
         self._jobs: dict[str, _RunningJob] = {}
+        # Threads of sync handlers still running for jobs no longer in _jobs: each takes a slot.
+        self._lingering: set[Future[Any]] = set()
         self._completions = CompletionBatcher(client, self.worker_id)
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -127,8 +140,20 @@ class Worker:
 
     @property
     def active_jobs(self) -> Mapping[str, JobContext]:
-        """Jobs this worker holds right now, by id."""
+        """Jobs this worker holds right now (claimed, outcome not yet reported), by id.
+
+        A job leaves it once it is given back, even while its sync handler's thread runs on
+        (see `lingering_threads`); so `len(active_jobs)` may be below `concurrency` while the
+        worker has no free slot."""
         return MappingProxyType({job_id: job.ctx for job_id, job in self._jobs.items()})
+
+    @property
+    def lingering_threads(self) -> int:
+        """Sync handler threads still running for jobs already given back (timed out, lost or
+        cut short at shutdown). Each takes a slot until it returns; the worker claims at most
+        `concurrency - len(active_jobs) - lingering_threads` jobs. 0 once the worker stopped:
+        a new run gets a new thread pool."""
+        return len(self._lingering)
 
     @property
     def running(self) -> bool:
@@ -193,6 +218,7 @@ class Worker:
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
+            self._lingering.clear()  # those threads are not waited for; a new run has new ones
             self._running = False
             # Ready to run again; a stop requested before the next run still applies to it.
             self._stopping.clear()
@@ -208,7 +234,7 @@ class Worker:
         stop_waiter = asyncio.create_task(self._stopping.wait())
         try:
             while not self._stopping.is_set():
-                free = self.concurrency - len(self._jobs)
+                free = self.concurrency - len(self._jobs) - len(self._lingering)
                 if free <= 0:
                     self._slot_freed.clear()
                     await _first_of(self._slot_freed.wait(), stop_waiter)
@@ -305,7 +331,34 @@ class Worker:
     def _finish(self, job: _RunningJob) -> None:
         if self._jobs.get(job.ctx.job_id) is job:
             del self._jobs[job.ctx.job_id]
+        if job.thread is not None and not job.thread.done():
+            self._keep_slot_for(job.thread, job.ctx.job_id)
         self._slot_freed.set()
+
+    def _keep_slot_for(self, thread: Future[Any], job_id: str) -> None:
+        """The job is given back but its handler's thread runs on: its slot stays taken until
+        the thread returns (the done-callback runs in that thread, so it hops to the loop)."""
+        logger.warning(
+            "osqueue worker %s: the handler thread of job %s is still running; its slot stays "
+            "taken until it returns",
+            self.worker_id,
+            job_id,
+        )
+        loop = asyncio.get_running_loop()
+        self._lingering.add(thread)
+
+        def thread_done(_: Future[Any]) -> None:
+            try:
+                loop.call_soon_threadsafe(self._free_thread_slot, thread)
+            except RuntimeError:
+                pass  # the loop is closed: no worker left to free a slot of
+
+        thread.add_done_callback(thread_done)
+
+    def _free_thread_slot(self, thread: Future[Any]) -> None:
+        if thread in self._lingering:
+            self._lingering.discard(thread)
+            self._slot_freed.set()
 
     async def _process(self, job: _RunningJob, claimed: ClaimedJob) -> None:
         ctx = job.ctx
@@ -325,7 +378,7 @@ class Worker:
             # Cut short while its on_claimed hook ran: do not start the handler at all.
             await self._give_back(job, WorkerExecutionError("worker shut down before the job started"))
             return
-        job.handler_task = asyncio.create_task(handler.invoke(payload, ctx, self._executor))
+        job.handler_task, job.thread = handler.start(payload, ctx, self._executor)
         try:
             await asyncio.wait({job.handler_task}, timeout=self.job_timeout)
         except asyncio.CancelledError:
