@@ -3,13 +3,15 @@
 `nap` writes `started-<job id>` (and `finished-<job id>` when done) into $OSQ_TEST_MARKERS so
 the test can tell where the job is; its first run sleeps `payload["seconds"]`.
 `overlap` sleeps `payload["seconds"]` and keeps in `peak` the most jobs it saw running at once
-in this process, so a test can check `--concurrency`.
+in this process, so a test can check `--concurrency`. `stuck` is a sync handler that never
+returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -51,4 +53,10 @@ async def overlap(payload: dict[str, Any]) -> None:
         _running -= 1
 
 
-handlers = {"nap": nap, "overlap": overlap}
+def stuck(payload: Any, ctx: JobContext) -> None:
+    """A sync handler that never returns and ignores its cancellation (a hung socket read)."""
+    _mark(f"started-{ctx.job_id}-{ctx.attempt}")
+    threading.Event().wait()
+
+
+handlers = {"nap": nap, "overlap": overlap, "stuck": stuck}

@@ -143,3 +143,16 @@ async def test_signal_mid_job_past_the_grace_period_gives_the_job_back(
     await spawn_worker()
     await eventually(lambda: _completed(client), timeout=10)
     assert (tmp_path / f"finished-{job_id}-1").exists()
+
+
+async def test_a_sync_handler_that_never_returns_does_not_keep_a_stopped_worker_alive(
+    client: OsqueueClient, spawn_worker: SpawnWorker, tmp_path: Path
+) -> None:
+    process = await spawn_worker("--grace-period", "0.3")
+    job_id = await client.submit("stuck", None, max_attempts=1)
+    await _started(tmp_path, job_id)
+    process.send_signal(signal.SIGTERM)
+    # Python would join the handler's pool thread at exit and wait for ever.
+    assert await asyncio.wait_for(process.wait(), timeout=10) == 0
+    info = await client.get_job(job_id)
+    assert (info.status, info.attempts) == (JobStatus.UNCLAIMED, 0)  # released, not dead-lettered

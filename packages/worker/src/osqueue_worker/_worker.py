@@ -151,9 +151,10 @@ class Worker:
     def lingering_threads(self) -> int:
         """Sync handler threads still running for jobs already given back (timed out, lost or
         cut short at shutdown). Each takes a slot until it returns; the worker claims at most
-        `concurrency - len(active_jobs) - lingering_threads` jobs. 0 once the worker stopped:
-        a new run gets a new thread pool."""
-        return len(self._lingering)
+        `concurrency - len(active_jobs) - lingering_threads` jobs. After a stop it counts the
+        last run's threads that still run (a stop does not wait for them); a new run starts
+        from 0 with a new thread pool."""
+        return sum(1 for thread in self._lingering if not thread.done())
 
     @property
     def running(self) -> bool:
@@ -198,6 +199,7 @@ class Worker:
         self._running = True
         self._stopped.clear()
         self._fatal = None
+        self._lingering.clear()  # an earlier run's threads hold no slot in this run's pool
         if any(not handler.is_async for handler in self._handlers.values()):
             self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="osqueue-worker")
         heartbeats = asyncio.create_task(self._heartbeat_loop(), name="osqueue-worker-heartbeats")
@@ -218,7 +220,6 @@ class Worker:
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
-            self._lingering.clear()  # those threads are not waited for; a new run has new ones
             self._running = False
             # Ready to run again; a stop requested before the next run still applies to it.
             self._stopping.clear()

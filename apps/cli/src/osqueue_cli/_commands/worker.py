@@ -59,8 +59,24 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     target = load_target(args.target)
-    asyncio.run(_serve(args, target))
+    worker = asyncio.run(_serve(args, target))
+    if worker.lingering_threads:
+        _exit_without_handler_threads(worker.lingering_threads)
     return 0
+
+
+def _exit_without_handler_threads(count: int) -> None:
+    """Python joins thread-pool threads at exit, so a sync handler that never returns would keep
+    a stopped worker process alive for good. Its job was already given back: exit without it."""
+    logging.getLogger("osqueue.worker").warning(
+        "%d sync handler thread(s) still running after the worker stopped (their jobs were "
+        "given back); exiting without waiting for them",
+        count,
+    )
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def load_target(spec: str) -> object:
@@ -85,13 +101,13 @@ def load_target(spec: str) -> object:
     return value
 
 
-async def _serve(args: argparse.Namespace, target: object) -> None:
+async def _serve(args: argparse.Namespace, target: object) -> Worker:
     from osqueue_worker import Worker
 
     if isinstance(target, Worker):
         # Built with its own client: runs as configured, the connection options do not apply.
         await target.run()
-        return
+        return target
     client = client_from_args(args)
     try:
         built = await _build(target, client, args)
@@ -105,6 +121,7 @@ async def _serve(args: argparse.Namespace, target: object) -> None:
         await built.run()
     finally:
         await client.aclose()
+    return built
 
 
 async def _build(target: object, client: OsqueueClient, args: argparse.Namespace) -> Worker:
